@@ -1,0 +1,69 @@
+// Command valv is Valv, an offline records vault for the locked-room
+// workstation. With no arguments it opens the window; subcommands do what
+// needs no window, so that recovery and scripting need no display.
+//
+//	valv                     open the window
+//	valv --demo              open the window on a simulated card, in a throw-away folder
+//	valv --demo-if-no-card   demo mode when no YubiKey is present, else the window
+//	valv card list           list the YubiKeys present, by serial
+//	valv version             print the version
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is set by the build (-ldflags "-X main.version=…").
+var version = "0.1.0-dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// errUsage marks an error already explained by the flag package.
+var errUsage = errors.New("usage")
+
+func run(args []string, stdout, stderr io.Writer) int {
+	err := dispatch(args, stdout, stderr)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	default:
+		fmt.Fprintf(stderr, "valv: %v\n", err)
+		return 1
+	}
+}
+
+func dispatch(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (len(args[0]) > 0 && args[0][0] == '-') {
+		return runGUI(args, stderr)
+	}
+	switch args[0] {
+	case "card":
+		return cardCommand(args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintf(stdout, "valv %s\n", version)
+		return nil
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "valv: unknown command %q\n\n%s", args[0], usage)
+	return errUsage
+}
+
+const usage = `Usage:
+  valv                     open the window
+  valv --demo              open the window on a simulated card, in a throw-away folder
+  valv --demo-if-no-card   demo mode when no YubiKey is present, else the window
+  valv card list           list the YubiKeys present, by serial
+  valv version             print the version
+`

@@ -1,0 +1,64 @@
+package card
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/valv-vault/valv/crypto/yubisim"
+	"github.com/valv-vault/valv/crypto/yubisim/inproc"
+)
+
+// DemoPIN is the PIN of the demo card. Demo mode shows it on screen: the
+// demo card guards nothing.
+const DemoPIN = "123456"
+
+// DemoSerial is the serial number of the demo card.
+const DemoSerial = 10000001
+
+// Simulator is a yubisim card served to this process's PC/SC library with
+// no pcscd (package inproc), so that every other function of this package
+// works on it unchanged. It is for demo mode: its keys are software keys.
+type Simulator struct {
+	Card   *yubisim.Card
+	Reader *inproc.Reader
+	server *inproc.Server
+	dir    string
+}
+
+// StartSimulator serves one simulated card from a socket in a new temporary
+// folder inside dir ("" for the system's temporary folder) and points this
+// process's PC/SC library at it. It must run before anything else in the
+// process uses PC/SC, and only once: the library remembers its socket.
+func StartSimulator(dir string) (*Simulator, error) {
+	tmp, err := os.MkdirTemp(dir, "valv-card-")
+	if err != nil {
+		return nil, fmt.Errorf("making a folder for the simulated card: %w", err)
+	}
+	card, err := yubisim.New(yubisim.Config{Serial: DemoSerial, Version: "5.7.1"})
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("making the simulated card: %w", err)
+	}
+	srv, err := inproc.Listen(tmp)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	if err := srv.Use(); err != nil {
+		srv.Close()
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	r := srv.AddReader("Valv simulated reader")
+	r.Insert(card)
+	return &Simulator{Card: card, Reader: r, server: srv, dir: tmp}, nil
+}
+
+// Close stops serving the card and removes its folder.
+func (s *Simulator) Close() error {
+	err := s.server.Close()
+	if rmErr := os.RemoveAll(s.dir); err == nil {
+		err = rmErr
+	}
+	return err
+}

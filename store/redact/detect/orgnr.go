@@ -1,0 +1,36 @@
+package detect
+
+// orgnr matches an organisationsnummer at group k: NNNNNN-NNNN, NNNNNNNNNN or
+// the 12-digit form 16NNNNNNNNNN. The first digit is a legal-form group
+// (1-3, 5-9), the third and fourth digits are 20 or more (so it is never a
+// date), and the ten digits pass Luhn. A sole trader's organisationsnummer
+// is the owner's personnummer and is reported as that.
+func (s *scanner) orgnr(k int) cand {
+	var n int
+	var dashed bool
+	var d []byte
+	switch l := s.glen(k); {
+	case l == 6 && s.sep(k) == sepDash && s.glen(k+1) == 4:
+		n, dashed = 2, true
+		d = s.digits(k, 2)
+	case l == 10:
+		n = 1
+		d = s.digits(k, 1)
+	case l == 12 && s.b[s.g[k].s] == '1' && s.b[s.g[k].s+1] == '6':
+		n = 1
+		d = s.digits(k, 1)[2:]
+	default:
+		return cand{}
+	}
+	if d[0] == 0 || d[0] == 4 || d[2] < 2 || !luhn(d) || allSame(d) {
+		return cand{}
+	}
+	conf := float32(0.95)
+	if !dashed {
+		conf = 0.85
+	}
+	if s.contextAt(s.g[k].s).named(Organisationsnummer) {
+		conf = 0.98
+	}
+	return s.span(Organisationsnummer, k, n, conf)
+}
