@@ -129,6 +129,9 @@ func (c *Card) serveConn(ctx context.Context, conn net.Conn, ins *insertion) (ej
 	msg := make([]byte, 0xffff)
 	out := make([]byte, 2, 2+0xffff)
 	for {
+		if r.Buffered() == 0 {
+			quickAck(conn)
+		}
 		var hdr [2]byte
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
 			return false

@@ -368,9 +368,9 @@ func redactPDF(data []byte, w io.Writer, opts *Options) (Report, error) {
 		}
 		name := fmt.Sprintf("page%d", i+1)
 		out.AddPageFormat("P", fpdf.SizeType{Wd: wPt, Ht: hPt + strip})
-		io := fpdf.ImageOptions{ImageType: typ}
-		out.RegisterImageOptionsReader(name, io, bytes.NewReader(enc))
-		out.ImageOptions(name, 0, 0, wPt, hPt, false, io, 0, "")
+		iopt := fpdf.ImageOptions{ImageType: typ}
+		out.RegisterImageOptionsReader(name, iopt, bytes.NewReader(enc))
+		out.ImageOptions(name, 0, 0, wPt, hPt, false, iopt, 0, "")
 		if strip > 0 {
 			out.SetFont("Helvetica", "", 7)
 			out.SetTextColor(0, 0, 0)

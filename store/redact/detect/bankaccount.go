@@ -183,7 +183,7 @@ func (s *scanner) bankAccount(k int) cand {
 // bankAccountWhole matches a clearing and account number written as one
 // group of digits, next to a word that says it is an account.
 func (s *scanner) bankAccountWhole(k int) cand {
-	if s.contextAt(s.g[k].s).nearest != BankAccount {
+	if !s.contextAt(s.g[k].s).labels(BankAccount) {
 		return cand{}
 	}
 	d := s.digits(k, 1)

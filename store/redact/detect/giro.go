@@ -27,12 +27,17 @@ func (s *scanner) bankgiro(k int) cand {
 	}
 	if (l0 == 7 || l0 == 8) && s.sep(k) != sepDash {
 		d := s.digits(k, 1)
-		if d[0] == 0 || !luhn(d) || s.contextAt(s.g[k].s).nearest != Bankgiro {
+		if d[0] == 0 || !luhn(d) || dateLike(d) || !s.contextAt(s.g[k].s).labels(Bankgiro) {
 			return cand{}
 		}
 		return s.span(Bankgiro, k, 1, 0.9)
 	}
 	return cand{}
+}
+
+// dateLike reports whether eight digits read as a date, YYYYMMDD.
+func dateLike(d []byte) bool {
+	return len(d) == 8 && yearLike(d[:4]) && date{num(d[:4]), num(d[4:6]), num(d[6:])}.valid()
 }
 
 func yearLike(d []byte) bool {
@@ -54,8 +59,8 @@ func (s *scanner) plusgiro(k int) cand {
 	ctx := s.contextAt(s.g[k].s)
 	if j >= s.ng || s.sep(j) != sepDash || s.glen(j+1) != 1 {
 		// Without the dash, only next to the word.
-		if l := s.glen(k); j == k && l >= 5 && l <= 8 && s.sep(k) != sepDash && ctx.nearest == Plusgiro {
-			if d := s.digits(k, 1); luhn(d) && !allSame(d) {
+		if l := s.glen(k); j == k && l >= 5 && l <= 8 && s.sep(k) != sepDash && ctx.labels(Plusgiro) {
+			if d := s.digits(k, 1); luhn(d) && !allSame(d) && !dateLike(d) {
 				return s.span(Plusgiro, k, 1, 0.9)
 			}
 		}
@@ -72,7 +77,7 @@ func (s *scanner) plusgiro(k int) cand {
 	}
 	conf := float32(0.8)
 	switch {
-	case ctx.nearest == Plusgiro:
+	case ctx.labels(Plusgiro):
 		conf = 0.97
 	case !paired || len(d) < 6:
 		return cand{}

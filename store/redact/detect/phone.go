@@ -101,19 +101,22 @@ func (s *scanner) swedishPhone(k, m int, d []byte) float32 {
 	}
 	if m == 1 {
 		switch c := s.contextAt(s.g[k].s); {
-		case c.nearest == Phone:
+		case c.labels(Phone):
 			return 0.9
 		case mobile:
 			return 0.6
 		}
 		return 0
 	}
+	// The area code is 08 or three or four digits, the subscriber number
+	// five or more digits not starting with 0, in groups of two or more
+	// joined by spaces.
 	a := s.glen(k)
-	if a < 2 || a > 4 || (a == 2 && d[1] != 8) || (mobile && a != 3) || d[a] == 0 {
+	if a < 2 || a > 4 || (a == 2 && d[1] != 8) || (mobile && a != 3) || d[a] == 0 || l-a < 5 {
 		return 0
 	}
 	for j := k + 1; j < k+m; j++ {
-		if s.glen(j) < 2 {
+		if s.glen(j) < 2 || (j > k+1 && s.g[j-1].sep != sepSpace) {
 			return 0
 		}
 	}

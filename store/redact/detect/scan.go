@@ -182,13 +182,12 @@ func (s *scanner) skipWord(i int) int {
 
 func (s *scanner) digitsAt(i int) int {
 	if s.wordBefore(i) {
-		if s.kinds.Has(IBAN) {
-			if c := s.iban(i); c.n > 0 {
-				s.emit(c)
-				return c.end
-			}
+		c, skip := s.iban(i)
+		if c.n > 0 && s.kinds.Has(IBAN) {
+			s.emit(c)
+			return c.end
 		}
-		return s.skipWord(i)
+		return max(skip, s.skipWord(i))
 	}
 	if !s.leftOK(i) {
 		for i < len(s.b) && isDigit(s.b[i]) {
@@ -307,7 +306,7 @@ func (s *scanner) processRun() int {
 			k++
 			continue
 		}
-		if k > 0 && !s.leftOK(s.g[k].s) {
+		if k > 0 && (!s.leftOK(s.g[k].s) || s.inBlock(k)) {
 			k++
 			continue
 		}
@@ -323,6 +322,24 @@ func (s *scanner) processRun() int {
 		return s.g[k].s
 	}
 	return s.g[s.ng-1].e
+}
+
+// inBlock reports whether group k is inside a block of three or more
+// groups of four digits ("4730 3744 0324 9585"): such a block is one number
+// (a card, an account), and if it is not valid as a whole, no part of it is
+// taken for something else.
+func (s *scanner) inBlock(k int) bool {
+	if k == 0 || s.glen(k) != 4 || s.glen(k-1) != 4 {
+		return false
+	}
+	n := 2
+	for j := k - 2; j >= 0 && s.glen(j) == 4 && s.g[j].sep == s.g[k-1].sep; j-- {
+		n++
+	}
+	for j := k + 1; j < s.ng && s.glen(j) == 4 && s.g[j-1].sep == s.g[k-1].sep; j++ {
+		n++
+	}
+	return n >= 3
 }
 
 func (s *scanner) best(k int) cand {
@@ -408,9 +425,14 @@ func (s *scanner) span(kind Kind, k, n int, conf float32) cand {
 type context struct {
 	has     uint16 // bit per Kind named within the window or by the hint
 	nearest Kind   // the kind whose keyword is closest to the value
+	dist    int    // bytes between that keyword and the value
 }
 
 func (c context) named(k Kind) bool { return c.has&(1<<k) != 0 }
+
+// labels reports whether the value is labelled as k: the keyword just
+// before it ("Plusgiro: 1234567", "PG-nr 1234567") or the hint.
+func (c context) labels(k Kind) bool { return c.nearest == k && c.dist <= 16 }
 
 var keywords = []struct {
 	word string
@@ -460,6 +482,7 @@ func (s *scanner) contextAt(pos int) context {
 			if j+len(kw.word) > bestAt {
 				bestAt = j + len(kw.word)
 				c.nearest = kw.kind
+				c.dist = len(win) - bestAt
 			}
 		}
 	}
@@ -476,6 +499,7 @@ func (s *scanner) contextAt(pos int) context {
 				c.has |= 1 << kw.kind
 				if c.nearest == 0 {
 					c.nearest = kw.kind
+					c.dist = 0
 				}
 			}
 		}
