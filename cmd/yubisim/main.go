@@ -17,9 +17,15 @@
 //
 // CMD gets PCSCLITE_CSOCK_NAME pointing at that pcscd (readers "Valv
 // yubisim YubiKey 00 00" and "... 00 01"); yubisim exits with CMD's status
-// and cleans up. For example, piv-go's hardware test suite:
+// and cleans up. For example, piv-go's hardware test suite, without
+// TestYubiKeyAttestation (it checks for Yubico's roots, which a simulator
+// must not chain to); GODEBUG lets its 512-bit RSA test run:
 //
-//	yubisim env -- go test github.com/go-piv/piv-go/v2/piv -short -count=1 -args -wipe-yubikey
+//	GODEBUG=rsa1024min=0 yubisim env -- go test github.com/go-piv/piv-go/v2/piv \
+//		-short -count=1 -skip '^TestYubiKeyAttestation$' -args -wipe-yubikey
+//
+// The test TestPIVGoSuite in crypto/yubisim/pcsctest runs the same and
+// checks the results.
 //
 // See package crypto/yubisim/pcsctest for what env needs and its quirks.
 package main
@@ -32,6 +38,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/valv-vault/valv/crypto/yubisim"
@@ -52,7 +59,11 @@ func main() {
 		err = serve(os.Args[1:], log)
 	}
 	if err != nil {
-		log("%v", err)
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "yubisim: ") {
+			msg = "yubisim: " + msg
+		}
+		fmt.Fprintln(os.Stderr, msg)
 		if code == 0 {
 			code = 1
 		}
@@ -78,6 +89,9 @@ func serve(args []string, log func(string, ...any)) error {
 	}
 	if uint64(*serial) > 1<<32-1 {
 		return fmt.Errorf("-serial %d is more than 32 bits", *serial)
+	}
+	if err := yubisim.CheckVPCDAddr(*addr); err != nil {
+		return err
 	}
 
 	fmt.Fprintln(os.Stderr, warning)

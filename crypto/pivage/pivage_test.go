@@ -11,7 +11,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -184,9 +183,8 @@ func TestKnownAnswerPython(t *testing.T) {
 		err = exec.Command(py, "-c", "import cryptography").Run()
 	}
 	if err != nil {
-		if os.Getenv("VALV_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("python3 with the cryptography package is required: %v", err)
-		}
+		// An extra cross-check, not a required tool: skip even under
+		// VALV_REQUIRE_TOOLS=1.
 		t.Skipf("python3 with the cryptography package not available: %v", err)
 	}
 	out, err := exec.Command(py, "testdata/kat.py").CombinedOutput()

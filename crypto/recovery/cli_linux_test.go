@@ -121,7 +121,7 @@ func runWithTerminal(t *testing.T, prompt, input string, name string, args ...st
 	case err = <-waitErr:
 	case <-time.After(60 * time.Second):
 		cmd.Process.Kill()
-		err = <-waitErr
+		<-waitErr
 		t.Fatalf("%s did not finish; it printed:\n%s", name, output())
 	}
 	select {

@@ -14,8 +14,8 @@ const (
 // Sheet returns the text of the printable recovery sheet for the vault
 // with the given name: the date, the public key, the secret key whole and
 // in numbered groups of four, and how to use it with the stock age
-// command line. It is plain text, at most 72 columns wide, for a monospaced
-// font.
+// command line. It is plain text for a monospaced font, at most 76 columns
+// wide (the secret key line; the rest fits in 72).
 func (k *Key) Sheet(vaultName string) string {
 	name := printable(vaultName)
 	if name == "" {
@@ -46,8 +46,8 @@ func (k *Key) Sheet(vaultName string) string {
 	b.WriteString("     file named recovery.txt.\n")
 	b.WriteString("  2. Run:\n\n")
 	b.WriteString("       age -d -i recovery.txt FILE > OUTPUT\n\n")
-	b.WriteString("     where FILE is the backup (.valvbak) or any other file Valv\n")
-	b.WriteString("     encrypted, and OUTPUT the name for the decrypted copy.\n\n")
+	b.WriteString("     where FILE is a Valv backup (.valvbak) and OUTPUT the name\n")
+	b.WriteString("     for the decrypted copy.\n\n")
 	b.WriteString("The key carries a checksum: a typing mistake is reported by age, never\n")
 	b.WriteString("silently accepted. Delete recovery.txt securely when you are done.\n")
 	return b.String()

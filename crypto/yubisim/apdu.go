@@ -7,22 +7,20 @@ import (
 
 // Status words the applet answers with (ISO 7816-4, SP 800-73-4, Yubico).
 const (
-	swOK                   = 0x9000
-	swWrongLength          = 0x6700
-	swMemoryFailure        = 0x6581
-	swVerifyFail           = 0x63c0 // | retries left
-	swSecurityStatus       = 0x6982
-	swAuthBlocked          = 0x6983
-	swConditionsNotMet     = 0x6985
-	swWrongData            = 0x6a80
-	swFileNotFound         = 0x6a82
-	swNotEnoughMemory      = 0x6a84
-	swWrongP1P2            = 0x6a86
-	swReferenceNotFound    = 0x6a88
-	swInsNotSupported      = 0x6d00
-	swClaNotSupported      = 0x6e00
-	swLastCommandExpected  = 0x6883
-	swResponseBytesPending = 0x6100 // | bytes left (00: 256 or more)
+	swOK                = 0x9000
+	swWrongLength       = 0x6700
+	swMemoryFailure     = 0x6581
+	swVerifyFail        = 0x63c0 // | retries left
+	swSecurityStatus    = 0x6982
+	swAuthBlocked       = 0x6983
+	swConditionsNotMet  = 0x6985
+	swWrongData         = 0x6a80
+	swFileNotFound      = 0x6a82
+	swNotEnoughMemory   = 0x6a84
+	swWrongP1P2         = 0x6a86
+	swReferenceNotFound = 0x6a88
+	swInsNotSupported   = 0x6d00
+	swClaNotSupported   = 0x6e00
 )
 
 // command is one parsed C-APDU.

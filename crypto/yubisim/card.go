@@ -12,25 +12,27 @@ import (
 
 // Instructions the applet knows (SP 800-73-4 and Yubico's extensions).
 const (
-	insVerify         = 0x20
-	insChangeRef      = 0x24
-	insResetRetry     = 0x2c
-	insGenerate       = 0x47
-	insAuthenticate   = 0x87
-	insSelect         = 0xa4
-	insGetResponse    = 0xc0
-	insGetData        = 0xcb
-	insPutData        = 0xdb
-	insGetMetadata    = 0xf7
-	insGetSerial      = 0xf8
-	insAttest         = 0xf9
-	insSetPINRetries  = 0xfa
-	insReset          = 0xfb
-	insGetVersion     = 0xfd
-	insImportKey      = 0xfe
-	insSetMgmtKey     = 0xff
-	maxChainedCommand = 64 << 10
+	insVerify        = 0x20
+	insChangeRef     = 0x24
+	insResetRetry    = 0x2c
+	insGenerate      = 0x47
+	insAuthenticate  = 0x87
+	insSelect        = 0xa4
+	insGetResponse   = 0xc0
+	insGetData       = 0xcb
+	insPutData       = 0xdb
+	insGetMetadata   = 0xf7
+	insGetSerial     = 0xf8
+	insAttest        = 0xf9
+	insSetPINRetries = 0xfa
+	insReset         = 0xfb
+	insGetVersion    = 0xfd
+	insImportKey     = 0xfe
+	insSetMgmtKey    = 0xff
 )
+
+// maxChainedCommand bounds the data of a command chain (CLA 10).
+const maxChainedCommand = 64 << 10
 
 // atr is the answer to reset of a YubiKey 5 NFC over USB, advertising T=1.
 var atr = []byte{

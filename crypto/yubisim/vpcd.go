@@ -46,15 +46,16 @@ const (
 // networked machine someone else could plug a card in first; nothing on
 // this side listens.
 func (c *Card) ServeVPCD(ctx context.Context, addr string) error {
-	if err := checkLoopback(addr); err != nil {
+	if err := CheckVPCDAddr(addr); err != nil {
 		return err
 	}
 	c.serveVPCD(ctx, addr, nil)
 	return nil
 }
 
-// checkLoopback refuses any address that is not on this machine.
-func checkLoopback(addr string) error {
+// CheckVPCDAddr returns an error unless addr is host:port with a loopback
+// host: the card dials nothing else.
+func CheckVPCDAddr(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("yubisim: vpcd address %q: %v", addr, err)
@@ -87,7 +88,6 @@ func (c *Card) serveVPCD(ctx context.Context, addr string, ins *insertion) {
 				awaitPoll(ctx, addr)
 				return
 			}
-			continue
 		}
 		select {
 		case <-ctx.Done():
@@ -196,9 +196,10 @@ type Slot struct {
 
 // insertion is one stay of a card in a slot.
 type insertion struct {
-	cancel context.CancelFunc
-	done   chan struct{} // closed when the card has left the slot
-	eject  chan struct{} // closed by Remove: hang up at the next ATR poll
+	cancel    context.CancelFunc
+	done      chan struct{} // closed when the card has left the slot
+	eject     chan struct{} // closed by Remove: hang up at the next ATR poll
+	ejectOnce sync.Once
 
 	ready     chan struct{} // closed once pcscd lists the card as present
 	readyOnce sync.Once
@@ -209,7 +210,7 @@ type insertion struct {
 // NewSlot returns an empty slot of the vpcd reader at addr (host:port,
 // a loopback host; vpcd's second slot is at port + 1).
 func NewSlot(addr string) (*Slot, error) {
-	if err := checkLoopback(addr); err != nil {
+	if err := CheckVPCDAddr(addr); err != nil {
 		return nil, err
 	}
 	return &Slot{addr: addr}, nil
@@ -252,6 +253,8 @@ func (s *Slot) Insert(ctx context.Context, c *Card) error {
 	select {
 	case <-ins.ready:
 		return nil
+	case <-ins.done:
+		return errors.New("yubisim: card removed from vpcd slot " + s.addr + " while being inserted")
 	case <-ctx.Done():
 		s.take(ins)
 		return fmt.Errorf("yubisim: inserting card into vpcd slot %s: pcscd did not power it up: %w", s.addr, ctx.Err())
@@ -271,7 +274,7 @@ func (s *Slot) Remove(ctx context.Context) (*Card, error) {
 	if ins == nil {
 		return nil, nil
 	}
-	close(ins.eject)
+	ins.ejectOnce.Do(func() { close(ins.eject) })
 	var err error
 	select {
 	case <-ins.done:

@@ -312,8 +312,8 @@ func TestSlotTimeouts(t *testing.T) {
 func TestLoopbackOnly(t *testing.T) {
 	card := newTestCard(t)
 	for _, addr := range []string{"127.0.0.1:35963", "[::1]:35963", "localhost:35963", "127.1.2.3:1"} {
-		if err := checkLoopback(addr); err != nil {
-			t.Errorf("checkLoopback(%q) = %v", addr, err)
+		if err := CheckVPCDAddr(addr); err != nil {
+			t.Errorf("CheckVPCDAddr(%q) = %v", addr, err)
 		}
 	}
 	for _, addr := range []string{"10.0.0.1:35963", "0.0.0.0:35963", "example.com:35963", "127.0.0.1", ":35963"} {

@@ -18,7 +18,8 @@ import (
 // metadata: EXIF (with GPS), XMP, ICC profiles, comments, text chunks and
 // embedded thumbnails are all left behind. A JPEG's EXIF orientation is
 // applied first, so the boxes are in the image as the user saw it and the
-// copy looks the same without the tag.
+// copy looks the same without the tag. In a JPEG, boxes grow to the 16-pixel
+// macroblock grid (see fillBoxes).
 
 func decodeConfig(data []byte, kind Kind) (image.Config, error) {
 	var cfg image.Config
@@ -81,8 +82,10 @@ func decodeImage(data []byte, kind Kind, opts *Options) (draw.Image, error) {
 }
 
 // fillBoxes blacks out the boxes (of one page: page 0 takes every box) and
-// returns how many it filled.
-func fillBoxes(img draw.Image, boxes []Box, page int, scale float64) (int, error) {
+// returns how many it filled. With grid > 1 each box grows outward to that
+// grid, so that JPEG blocks are wholly black or wholly outside: a box then
+// decodes as uniform black, with no colour bled in from its edges.
+func fillBoxes(img draw.Image, boxes []Box, page int, scale float64, grid int) (int, error) {
 	n := 0
 	b := img.Bounds()
 	for _, box := range boxes {
@@ -95,6 +98,10 @@ func fillBoxes(img draw.Image, boxes []Box, page int, scale float64) (int, error
 				int(float64(r.Max.X)*scale+0.999), int(float64(r.Max.Y)*scale+0.999))
 		}
 		r = r.Add(b.Min).Intersect(b)
+		if grid > 1 && !r.Empty() {
+			r = image.Rect(r.Min.X/grid*grid, r.Min.Y/grid*grid,
+				(r.Max.X+grid-1)/grid*grid, (r.Max.Y+grid-1)/grid*grid).Intersect(b)
+		}
 		if r.Empty() {
 			if page > 0 {
 				return n, fmt.Errorf("redact: box %v on page %d lies outside the page; PDF boxes are in points from the page's top-left corner", box.Rect, page)
@@ -122,7 +129,11 @@ func redactImage(data []byte, kind Kind, w io.Writer, opts *Options) (Report, er
 	if err != nil {
 		return rep, err
 	}
-	if rep.Boxes, err = fillBoxes(img, opts.Boxes, 0, 1); err != nil {
+	grid := 1
+	if kind == JPEG {
+		grid = 16 // the encoder's 4:2:0 macroblock
+	}
+	if rep.Boxes, err = fillBoxes(img, opts.Boxes, 0, 1, grid); err != nil {
 		return rep, err
 	}
 	if opts.CustomerCode != "" {

@@ -142,56 +142,78 @@ func (d *pdfDoc) pageDPI(i int, opts *Options) (dpi int, w, h float64, err error
 	return dpi, w, h, nil
 }
 
-// pageText returns the text of page i and the pixel box (at dpi) of each
-// byte of it.
-func (d *pdfDoc) pageText(i, dpi int) ([]byte, []image.Rectangle, error) {
+// pageText returns the text of page i and, for each byte of it, the box
+// of its character in page coordinates (points, origin bottom-left, as
+// PDFium's FPDFText_GetCharBox gives them).
+func (d *pdfDoc) pageText(i int) ([]byte, []responses.CharPosition, error) {
 	st, err := d.inst.GetPageTextStructured(&requests.GetPageTextStructured{
 		Page: d.page(i),
 		Mode: requests.GetPageTextStructuredModeChars,
-		PixelPositions: requests.GetPageTextStructuredPixelPositions{
-			Document: d.doc, Calculate: true, DPI: dpi,
-		},
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("redact: the text of page %d of the PDF cannot be read: %v", i+1, err)
 	}
 	var text []byte
-	var boxes []image.Rectangle
+	var boxes []responses.CharPosition
 	for _, c := range st.Chars {
-		r := charRect(c)
 		n := len(text)
 		text = append(text, c.Text...)
 		for range len(text) - n {
-			boxes = append(boxes, r)
+			boxes = append(boxes, c.PointPosition)
 		}
 	}
 	return text, boxes, nil
 }
 
-func charRect(c *responses.GetPageTextStructuredChar) image.Rectangle {
-	p := c.PixelPosition
-	if p == nil {
-		return image.Rectangle{}
-	}
-	return image.Rect(int(math.Floor(p.Left)), int(math.Floor(p.Top)), int(math.Ceil(p.Right)), int(math.Ceil(p.Bottom))).Canon()
+// pixelSize is the size of page i rendered at dpi, as PDFium renders it.
+func pixelSize(wPt, hPt float64, dpi int) (int, int) {
+	s := float64(dpi) / 72
+	return int(math.Ceil(wPt * s)), int(math.Ceil(hPt * s))
 }
 
-// spanRects returns the rectangles that cover bytes [s, e) of a page's
-// text: one per line of text the value lies on, padded a little.
-func spanRects(boxes []image.Rectangle, s, e int) []image.Rectangle {
+// toDevice maps a character box in page coordinates to pixels of page i
+// rendered at w×h, with PDFium's own transform (crop box origin and page
+// rotation included).
+func (d *pdfDoc) toDevice(i, w, h int, c responses.CharPosition) (image.Rectangle, error) {
+	var pts [2]image.Point
+	for j, xy := range [2][2]float64{{c.Left, c.Top}, {c.Right, c.Bottom}} {
+		res, err := d.inst.FPDF_PageToDevice(&requests.FPDF_PageToDevice{
+			Page: d.page(i), SizeX: w, SizeY: h, PageX: xy[0], PageY: xy[1],
+		})
+		if err != nil {
+			return image.Rectangle{}, fmt.Errorf("redact: locating text on page %d: %v", i+1, err)
+		}
+		pts[j] = image.Pt(res.DeviceX, res.DeviceY)
+	}
+	return image.Rectangle{Min: pts[0], Max: pts[1]}.Canon(), nil
+}
+
+// spanRects returns the rectangles (in pixels of page i rendered at w×h)
+// that cover bytes [s, e) of the page's text: one per line of text the
+// value lies on, padded a little.
+func (d *pdfDoc) spanRects(i, w, h int, boxes []responses.CharPosition, s, e int) ([]image.Rectangle, error) {
 	var out []image.Rectangle
 	var cur image.Rectangle
-	for i := s; i < e && i < len(boxes); i++ {
-		r := boxes[i]
-		if r.Empty() {
-			continue
+	for j := s; j < e && j < len(boxes); j++ {
+		if j > s && boxes[j] == boxes[j-1] {
+			continue // another byte of the same character
+		}
+		c := boxes[j]
+		if c.Right <= c.Left && c.Top <= c.Bottom {
+			continue // a generated space or line break
+		}
+		r, err := d.toDevice(i, w, h, c)
+		if err != nil {
+			return nil, err
 		}
 		if cur.Empty() {
 			cur = r
 			continue
 		}
-		// Same line if the vertical centre lies within the current box.
-		if cy := (r.Min.Y + r.Max.Y) / 2; cy >= cur.Min.Y && cy <= cur.Max.Y {
+		// Same line if the vertical centre lies within the current box
+		// (or the horizontal centre, for text turned on its side).
+		cy, cx := (r.Min.Y+r.Max.Y)/2, (r.Min.X+r.Max.X)/2
+		if (cy >= cur.Min.Y && cy <= cur.Max.Y) || (cx >= cur.Min.X && cx <= cur.Max.X) {
 			cur = cur.Union(r)
 			continue
 		}
@@ -201,16 +223,16 @@ func spanRects(boxes []image.Rectangle, s, e int) []image.Rectangle {
 	if !cur.Empty() {
 		out = append(out, cur)
 	}
-	for i, r := range out {
-		pad := max(2, r.Dy()/5)
-		out[i] = r.Inset(-pad)
+	for j, r := range out {
+		pad := max(2, min(r.Dx(), r.Dy())/5)
+		out[j] = r.Inset(-pad)
 	}
-	return out
+	return out, nil
 }
 
-// pageFindings searches the text of page i.
-func (d *pdfDoc) pageFindings(i, dpi int, opts *Options, det *detect.Detector) ([]Finding, bool, error) {
-	text, boxes, err := d.pageText(i, dpi)
+// pageFindings searches the text of page i, rendered at w×h pixels.
+func (d *pdfDoc) pageFindings(i, w, h int, opts *Options, det *detect.Detector) ([]Finding, bool, error) {
+	text, boxes, err := d.pageText(i)
 	if err != nil {
 		return nil, false, err
 	}
@@ -218,7 +240,11 @@ func (d *pdfDoc) pageFindings(i, dpi int, opts *Options, det *detect.Detector) (
 	ms := opts.find(det, nil, text, "")
 	var out []Finding
 	for _, m := range ms {
-		for _, r := range spanRects(boxes, m.Start, m.End) {
+		rects, err := d.spanRects(i, w, h, boxes, m.Start, m.End)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, r := range rects {
 			out = append(out, Finding{
 				Kind:       m.Kind,
 				Masked:     detect.Mask(m.Kind, text[m.Start:m.End]),
@@ -247,11 +273,12 @@ func scanPDF(data []byte, opts *Options) (Report, error) {
 	rep.Pages = d.pages
 	det := opts.detector()
 	for i := 0; i < d.pages; i++ {
-		dpi, _, _, err := d.pageDPI(i, opts)
+		dpi, wPt, hPt, err := d.pageDPI(i, opts)
 		if err != nil {
 			return rep, err
 		}
-		fs, hasText, err := d.pageFindings(i, dpi, opts, det)
+		w, h := pixelSize(wPt, hPt, dpi)
+		fs, hasText, err := d.pageFindings(i, w, h, opts, det)
 		if err != nil {
 			return rep, err
 		}
@@ -341,7 +368,7 @@ func redactPDF(data []byte, w io.Writer, opts *Options) (Report, error) {
 		if err != nil {
 			return rep, err
 		}
-		fs, hasText, err := d.pageFindings(i, dpi, opts, det)
+		fs, hasText, err := d.pageFindings(i, img.Bounds().Dx(), img.Bounds().Dy(), opts, det)
 		if err != nil {
 			return rep, err
 		}
@@ -352,16 +379,17 @@ func redactPDF(data []byte, w io.Writer, opts *Options) (Report, error) {
 		if !hasText {
 			rep.Notes = append(rep.Notes, noTextNote(i+1))
 		}
-		n, err := fillBoxes(img, opts.Boxes, i+1, float64(dpi)/72)
+		n, err := fillBoxes(img, opts.Boxes, i+1, float64(dpi)/72, 1)
 		if err != nil {
 			return rep, err
 		}
 		rep.Boxes += n
 
-		// The rendered image may be a pixel off the page size; the
-		// page takes the image's size at its resolution.
-		wPt = float64(img.Bounds().Dx()) * 72 / float64(dpi)
-		hPt = float64(img.Bounds().Dy()) * 72 / float64(dpi)
+		// The copy's page has the original's size (as displayed); the
+		// image, rounded to whole pixels, is drawn to fill it.
+		if (wPt < hPt) != (img.Bounds().Dx() < img.Bounds().Dy()) {
+			wPt, hPt = hPt, wPt
+		}
 		enc, typ, err := encodePage(img, opts)
 		if err != nil {
 			return rep, err

@@ -2,41 +2,66 @@
 // pcscd, so that tests and scripts drive the real PC/SC stack: piv-go's cgo
 // code, libpcsclite, pcscd and the vpcd reader driver, or ykman and OpenSC.
 //
+// In tests:
+//
+//	func TestMain(m *testing.M) { pcsctest.Main(m) }
+//
+//	func TestUnlock(t *testing.T) {
+//		e := pcsctest.Require(t, yubisim.Config{Serial: 12345678})
+//		// piv.Cards and piv.Open in this process now find the card, in
+//		// reader e.Reader(0); e.Card(0) is the simulator itself.
+//	}
+//
+// Require gives every test fresh cards in one pcscd shared by the test
+// process, and skips the test if pcscd cannot run (or fails it when
+// VALV_REQUIRE_CARD=1). Start runs a pcscd of one's own, for child
+// processes; "yubisim env" (cmd/yubisim) wraps it for scripts.
+//
 // # How
 //
 // Start makes a temporary folder with a private reader.conf.d holding one
 // vpcd reader (FRIENDLYNAME "Valv yubisim YubiKey", on a free TCP port
-// pair), and runs
+// pair: vpcd's slot 0 is the port, slot 1 the port + 1), and runs
 //
 //	systemd-socket-activate -l DIR/pcscd.comm pcscd -f -i -c DIR/reader.conf.d
 //
 // so that the daemon has its own socket instead of /run/pcscd/pcscd.comm.
 // Clients find it through PCSCLITE_CSOCK_NAME=DIR/pcscd.comm (see
 // Env.Environ). The cards are goroutines of the calling process that dial
-// vpcd on 127.0.0.1. pcscd's output goes to DIR/pcscd.log and is quoted when
-// start-up fails; VALV_PCSCD_DEBUG=1 makes it log every APDU (-d -a).
+// vpcd on 127.0.0.1 (yubisim.Slot). pcscd's output goes to DIR/pcscd.log
+// and is quoted when start-up fails; VALV_PCSCD_DEBUG=1 makes it log every
+// APDU (-d -a).
 //
-// Requirements (Debian): pcscd, vsmartcard-vpcd, systemd (for
-// systemd-socket-activate, not as PID 1), and a writable /run/pcscd, where
-// pcscd writes its pid file (every instance writes the same one; it is only
-// used by "pcscd --hotplug").
+// Requirements (Debian): pcscd, vsmartcard-vpcd, systemd (only for
+// systemd-socket-activate; it need not be PID 1), and /run/pcscd, which
+// Start creates if it can. Every pcscd writes its pid to
+// /run/pcscd/pcscd.pid and removes it on exit, also the system's; only
+// "pcscd --hotplug" reads it.
 //
 // # Quirks
 //
 //   - libpcsclite reads PCSCLITE_CSOCK_NAME once per process, at the first
 //     PC/SC call, and keeps it. So a process can talk to one pcscd only:
 //     Require starts one shared pcscd per test process and sets the variable
-//     before anything else can use PC/SC. A second Env started with Start
-//     serves only child processes (give them Environ()).
+//     before anything else can use PC/SC. An Env from Start serves child
+//     processes (give them Environ()), not the process itself, unless it
+//     sets the variable before its first PC/SC call.
 //   - vpcd keeps its two slots in one global table, so a pcscd can hold one
-//     vpcd reader: at most MaxCards cards per pcscd. Its readers are named
-//     "Valv yubisim YubiKey 00 00" and "Valv yubisim YubiKey 00 01"; listed
-//     empty or not, they stay listed: removing a card makes it absent, it
-//     does not make the reader disappear as unplugging a USB YubiKey does.
-//   - vpcd listens on all interfaces (INADDR_ANY), not only on loopback; the
-//     ports are open while the Env runs.
-//   - pcscd polls vpcd about every 400 ms, so inserting a card takes up to a
-//     second and removing one up to half a second.
+//     vpcd reader: at most MaxCards cards per pcscd, and parallel tests
+//     wait for a free slot. The readers are named "Valv yubisim YubiKey
+//     00 00" and "... 00 01", and stay listed, empty or not: removing a card
+//     makes it absent, it does not make the reader disappear as unplugging
+//     a USB YubiKey does.
+//   - piv-go opens cards exclusively. Parallel tests that share the pcscd
+//     of Require and look for their card by opening every reader (as
+//     Valv's "find the key with this serial" does) briefly hold each
+//     other's cards, and the other test's Open then fails: run such tests
+//     sequentially, or open e.Reader(i) directly.
+//   - vpcd listens on all interfaces (INADDR_ANY), not only on loopback;
+//     the ports are open while the Env runs.
+//   - pcscd polls vpcd about every 400 ms: inserting a card takes about a
+//     second, removing one half a second to a second (both wait until
+//     pcscd has seen it).
 //   - pcscd and the cards die with the process (SIGKILL on parent death);
 //     Close also removes the folder. The shared pcscd of Require is stopped
 //     by Main; without Main its folder is left in $TMPDIR.
@@ -56,6 +81,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -82,7 +108,10 @@ type Env struct {
 	d     *daemon
 	slots []int // indexes into d.slots
 	cards []*yubisim.Card
-	close func() error
+
+	close     func() error
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // daemon is one pcscd with one vpcd reader.
@@ -105,7 +134,11 @@ func Start(ctx context.Context, cards ...yubisim.Config) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := d.insert(ctx, []int{0, 1}[:len(cards)], cards)
+	slots := make([]int, len(cards))
+	for i := range slots {
+		slots[i] = i
+	}
+	e, err := d.insert(ctx, slots, cards)
 	if err != nil {
 		d.stop()
 		return nil, err
@@ -115,8 +148,11 @@ func Start(ctx context.Context, cards ...yubisim.Config) (*Env, error) {
 }
 
 // Close takes the cards out. For an Env from Start it also stops pcscd and
-// removes its folder.
-func (e *Env) Close() error { return e.close() }
+// removes its folder. Closing again does nothing.
+func (e *Env) Close() error {
+	e.closeOnce.Do(func() { e.closeErr = e.close() })
+	return e.closeErr
+}
 
 // Card returns the i-th card.
 func (e *Env) Card(i int) *yubisim.Card { return e.cards[i] }

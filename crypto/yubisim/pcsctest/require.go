@@ -54,9 +54,9 @@ func Require(t testing.TB, cards ...yubisim.Config) *Env {
 	})
 	if shared.err != nil {
 		if os.Getenv(RequireEnv) == "1" {
-			t.Fatalf("pcsctest: %v", shared.err)
+			t.Fatal(shared.err)
 		}
-		t.Skipf("pcsctest: no pcscd with simulated cards (set %s=1 to fail instead): %v", RequireEnv, shared.err)
+		t.Skipf("no pcscd with simulated cards (%s=1 makes this a failure): %v", RequireEnv, shared.err)
 	}
 
 	slots, err := takeSlots(len(cards), time.Minute)

@@ -126,7 +126,7 @@ func (s *scanner) swedishPhone(k, m int, d []byte) float32 {
 // intlPhone checks d, the digits after '+' or 00.
 func (s *scanner) intlPhone(k, m int, d []byte, pre int) float32 {
 	cc := countryCode(d)
-	if cc == 0 || len(d) > 15 {
+	if cc == 0 || len(d) < 8 || len(d) > 15 {
 		return 0
 	}
 	if m > 1 && s.glen(k)-pre != cc {
@@ -158,7 +158,7 @@ func (s *scanner) intlPhone(k, m int, d []byte, pre int) float32 {
 				}
 			}
 		}
-	case 1:
+	case 1, 7:
 		if len(nsn) != 10 || nsn[0] < 2 {
 			return 0
 		}

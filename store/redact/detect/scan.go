@@ -293,6 +293,7 @@ func (s *scanner) processRun() int {
 		limit = s.ng - maxTake - 2
 	}
 	k := 0
+	matched := -1 // the group after the last match
 	for k < limit {
 		if k == 0 && s.plus >= 0 {
 			// "+46 …": only a phone number starts with '+'.
@@ -306,7 +307,7 @@ func (s *scanner) processRun() int {
 			k++
 			continue
 		}
-		if k > 0 && (!s.leftOK(s.g[k].s) || s.inBlock(k)) {
+		if k > 0 && (!s.leftOK(s.g[k].s) || (k != matched && s.inBlock(k))) {
 			k++
 			continue
 		}
@@ -317,6 +318,7 @@ func (s *scanner) processRun() int {
 		}
 		s.emit(c)
 		k += c.n
+		matched = k
 	}
 	if k < s.ng && s.truncated {
 		return s.g[k].s
