@@ -23,10 +23,10 @@ func corpusSeeds(f *testing.F) {
 		if err != nil {
 			continue
 		}
-		b = bytes.NewReplacer("[[", "", "]]", "").Replace(b)
-		for i, doc := range bytes.Split(b, []byte("\n=== ")) {
+		s := strings.NewReplacer("[[", "", "]]", "").Replace(string(b))
+		for i, doc := range strings.Split(s, "\n=== ") {
 			if i%10 == 0 {
-				f.Add(doc)
+				f.Add([]byte(doc))
 			}
 		}
 	}

@@ -342,6 +342,10 @@ func (d *daemon) run(ctx context.Context, activate, pcscd string) error {
 			if err != nil || ok {
 				return err
 			}
+			// vpcd could not bind (the port is in use, but not listening).
+			if b, _ := os.ReadFile(d.logPath); strings.Contains(string(b), "Could not initialize connection to virtual ICC") {
+				return fmt.Errorf("pcsctest: port %d or %d: %w", d.port, d.port+1, errPortTaken)
+			}
 		}
 		select {
 		case <-d.exited:
