@@ -1,9 +1,3 @@
-// Package card finds key holders' YubiKeys and talks to them through piv-go.
-//
-// Cards are told apart by serial number, never by reader name: a reader's
-// name depends on the USB port and the driver, and a simulated card can be
-// given any name. A card is reported as simulated when its attestation
-// certificate was issued by Valv's yubisim rather than by Yubico.
 package card
 
 import (
@@ -40,7 +34,8 @@ var ErrNoService = errors.New("the smart card service (pcscd) is not running: st
 
 // List returns the PIV cards present, ordered by serial. A reader whose card
 // cannot be read as a PIV card (another kind of smart card, or one held open
-// by another program) is left out.
+// by another program) is left out; a card with an open [Session] in this
+// process is listed.
 func List() ([]Info, error) {
 	readers, err := piv.Cards()
 	if err != nil {
@@ -54,6 +49,12 @@ func List() ([]Info, error) {
 	}
 	var cards []Info
 	for _, r := range readers {
+		// A card this process has open is held exclusively: report it
+		// from its session instead of probing it.
+		if s := openSession(r); s != nil {
+			cards = append(cards, s.info)
+			continue
+		}
 		info, err := probe(r)
 		if err != nil {
 			continue
@@ -70,6 +71,11 @@ func probe(reader string) (Info, error) {
 		return Info{}, err
 	}
 	defer yk.Close()
+	return describe(yk, reader)
+}
+
+// describe reads what Info shows from an open card.
+func describe(yk *piv.YubiKey, reader string) (Info, error) {
 	serial, err := yk.Serial()
 	if err != nil {
 		return Info{}, err
