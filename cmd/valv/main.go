@@ -6,6 +6,8 @@
 //	valv --demo              open the window on a simulated card, in a throw-away folder
 //	valv --demo-if-no-card   demo mode when no YubiKey is present, else the window
 //	valv card list           list the YubiKeys present, by serial
+//	valv card unblock        set a new PIN with the PUK
+//	valv unlock --check      check a card's PIN, print the tries left
 //	valv version             print the version
 package main
 
@@ -21,14 +23,14 @@ import (
 var version = "0.1.0-dev"
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // errUsage marks an error already explained by the flag package.
 var errUsage = errors.New("usage")
 
-func run(args []string, stdout, stderr io.Writer) int {
-	err := dispatch(args, stdout, stderr)
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	err := dispatch(args, stdin, stdout, stderr)
 	switch {
 	case err == nil:
 		return 0
@@ -42,13 +44,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-func dispatch(args []string, stdout, stderr io.Writer) error {
+func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (len(args[0]) > 0 && args[0][0] == '-') {
 		return runGUI(args, stderr)
 	}
 	switch args[0] {
 	case "card":
-		return cardCommand(args[1:], stdout, stderr)
+		return cardCommand(args[1:], stdin, stdout, stderr)
+	case "unlock":
+		return unlockCommand(args[1:], stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "valv %s\n", version)
 		return nil
@@ -65,5 +69,7 @@ const usage = `Usage:
   valv --demo              open the window on a simulated card, in a throw-away folder
   valv --demo-if-no-card   demo mode when no YubiKey is present, else the window
   valv card list           list the YubiKeys present, by serial
+  valv card unblock        set a new PIN with the PUK
+  valv unlock --check      check a card's PIN, print the tries left
   valv version             print the version
 `
