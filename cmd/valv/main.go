@@ -8,6 +8,7 @@
 //	valv card list           list the YubiKeys present, by serial
 //	valv card unblock        set a new PIN with the PUK
 //	valv unlock --check      check a card's PIN, print the tries left
+//	valv redact IN OUT       write a redacted copy of a document (no vault needed)
 //	valv version             print the version
 package main
 
@@ -53,6 +54,8 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return cardCommand(args[1:], stdin, stdout, stderr)
 	case "unlock":
 		return unlockCommand(args[1:], stdin, stdout, stderr)
+	case "redact":
+		return redactCommand(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "valv %s\n", version)
 		return nil
@@ -71,5 +74,6 @@ const usage = `Usage:
   valv card list           list the YubiKeys present, by serial
   valv card unblock        set a new PIN with the PUK
   valv unlock --check      check a card's PIN, print the tries left
+  valv redact IN OUT       write a redacted copy of a document (no vault needed)
   valv version             print the version
 `

@@ -203,6 +203,9 @@ func redactCSV(data []byte, w io.Writer, opts *Options) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	if !labelled && opts.CustomerCode != "" {
+		cw.Write([]string{label(opts.CustomerCode)})
+	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
 		return rep, fmt.Errorf("redact: writing CSV: %w", err)

@@ -184,9 +184,24 @@ func jsonMatches(opts *Options, det *detect.Detector, dst []detect.Match, lit []
 	return opts.find(det, dst, val, key), val, pos
 }
 
-func jsonFindings(data []byte, t jsonToken, key string, val []byte, pos []int, ms []detect.Match) []Finding {
+// lineCounter returns the 1-based line of increasing offsets in data.
+type lineCounter struct {
+	data     []byte
+	at, line int
+}
+
+func (c *lineCounter) lineOf(off int) int {
+	if c.line == 0 {
+		c.line = 1
+	}
+	c.line += bytes.Count(c.data[c.at:off], []byte{'\n'})
+	c.at = off
+	return c.line
+}
+
+func jsonFindings(lines *lineCounter, t jsonToken, key string, val []byte, pos []int, ms []detect.Match) []Finding {
 	fs := findings(val, ms, 0, key)
-	line := 1 + bytes.Count(data[:t.s], []byte{'\n'})
+	line := lines.lineOf(t.s)
 	for i, m := range ms {
 		s, e := m.Start, m.End
 		if t.isStr {
@@ -213,12 +228,13 @@ func scanJSON(data []byte, opts *Options) ([]Finding, error) {
 	det := opts.detector()
 	var out []Finding
 	var ms []detect.Match
+	lines := &lineCounter{data: data}
 	err := jsonWalk(data, func(t jsonToken, key string) error {
 		var val []byte
 		var pos []int
 		ms, val, pos = jsonMatches(opts, det, ms[:0], data[t.s:t.e], t, key)
 		if len(ms) > 0 {
-			out = append(out, shift(jsonFindings(data, t, key, val, pos, ms), base)...)
+			out = append(out, shift(jsonFindings(lines, t, key, val, pos, ms), base)...)
 		}
 		return nil
 	})
@@ -243,6 +259,7 @@ func redactJSON(data []byte, w io.Writer, opts *Options) (Report, error) {
 	}
 	at := 0
 	var ms []detect.Match
+	lines := &lineCounter{data: body}
 	err := jsonWalk(body, func(t jsonToken, key string) error {
 		lit := body[t.s:t.e]
 		var val []byte
@@ -251,7 +268,7 @@ func redactJSON(data []byte, w io.Writer, opts *Options) (Report, error) {
 		if len(ms) == 0 {
 			return nil
 		}
-		rep.Findings = append(rep.Findings, shift(jsonFindings(body, t, key, val, pos, ms), base)...)
+		rep.Findings = append(rep.Findings, shift(jsonFindings(lines, t, key, val, pos, ms), base)...)
 		// A number cannot be partly replaced: it becomes a string.
 		enc, err := marshalString(string(replace(nil, val, ms)))
 		if err != nil {

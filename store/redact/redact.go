@@ -17,6 +17,7 @@ package redact
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -53,6 +54,9 @@ func (k Kind) String() string {
 	}
 	return kindNames[k]
 }
+
+// MarshalText returns the kind's name, so reports encode as JSON readably.
+func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
 // Ext returns the usual file name extension of the kind, with the dot.
 func (k Kind) Ext() string {
@@ -250,13 +254,9 @@ func Sniff(head []byte, name string) Kind {
 		return JSON
 	case ".md", ".markdown":
 		return Markdown
-	case ".txt", ".text", "":
-	default:
-		// An unknown extension on text content: fall through to text,
-		// the format every text is valid as.
 	}
-	t := bytes.TrimLeft(bytes.TrimPrefix(head, bom), " \t\r\n")
-	if len(t) > 0 && (t[0] == '{' || t[0] == '[') && strings.EqualFold(filepath.Ext(name), ".json") {
+	// Text, unless it is JSON as a whole.
+	if t := bytes.TrimLeft(bytes.TrimPrefix(head, bom), " \t\r\n"); len(t) > 0 && (t[0] == '{' || t[0] == '[') && json.Valid(bytes.TrimPrefix(head, bom)) {
 		return JSON
 	}
 	return Text
@@ -369,12 +369,20 @@ func ScanWith(r io.Reader, kind Kind, opts Options) (Report, error) {
 	return rep, err
 }
 
+// sortFindings puts findings in reading order: by page, then by offset,
+// or on a PDF page top to bottom, left to right.
 func sortFindings(f []Finding) {
 	sort.SliceStable(f, func(i, j int) bool {
-		if f[i].Page != f[j].Page {
-			return f[i].Page < f[j].Page
+		a, b := f[i], f[j]
+		switch {
+		case a.Page != b.Page:
+			return a.Page < b.Page
+		case a.Start != b.Start:
+			return a.Start < b.Start
+		case a.Rect.Min.Y != b.Rect.Min.Y:
+			return a.Rect.Min.Y < b.Rect.Min.Y
 		}
-		return f[i].Start < f[j].Start
+		return a.Rect.Min.X < b.Rect.Min.X
 	})
 }
 
@@ -430,12 +438,15 @@ func RedactFile(in, out string, opts Options) (Report, error) {
 		return rep, err
 	}
 	// Link rather than rename, so that an out created meanwhile is not
-	// replaced.
+	// replaced; file systems without links (FAT on a USB stick) get a
+	// rename after one more check.
 	if err := os.Link(tmp.Name(), out); err != nil {
-		if errors.Is(err, os.ErrExist) {
+		if _, serr := os.Lstat(out); serr == nil || errors.Is(err, os.ErrExist) {
 			return rep, fmt.Errorf("redact: %s already exists; Valv does not overwrite files: remove it or choose another name", out)
 		}
-		return rep, fmt.Errorf("redact: %w", err)
+		if err := os.Rename(tmp.Name(), out); err != nil {
+			return rep, fmt.Errorf("redact: %w", err)
+		}
 	}
 	if d, err := os.Open(filepath.Dir(out)); err == nil {
 		d.Sync()

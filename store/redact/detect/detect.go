@@ -63,6 +63,16 @@ func (k Kind) String() string {
 	return kindNames[k]
 }
 
+// MarshalText returns the kind's name, so reports encode as JSON readably.
+func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText parses a kind's name.
+func (k *Kind) UnmarshalText(b []byte) error {
+	v, err := ParseKind(string(b))
+	*k = v
+	return err
+}
+
 // ParseKind returns the kind named s (as returned by Kind.String).
 func ParseKind(s string) (Kind, error) {
 	for _, k := range Kinds {

@@ -93,6 +93,9 @@ func recheck(k Kind, v []byte) bool {
 	}
 	switch k {
 	case Personnummer, Samordningsnummer, Organisationsnummer:
+		if len(v) > 0 && isLetter(v[0]) && len(d) == 12 { // VAT number SE…01
+			d = d[:10]
+		}
 		return (len(d) == 10 || len(d) == 12) && luhn(d[len(d)-10:])
 	case Card:
 		return len(d) >= 13 && len(d) <= 19 && luhn(d)

@@ -56,11 +56,10 @@ func (s *scanner) plusgiro(k int) cand {
 	for j < s.ng && j-k < 4 && s.sep(j) == sepSpace {
 		j++
 	}
-	ctx := s.contextAt(s.g[k].s)
 	if j >= s.ng || s.sep(j) != sepDash || s.glen(j+1) != 1 {
 		// Without the dash, only next to the word.
-		if l := s.glen(k); j == k && l >= 5 && l <= 8 && s.sep(k) != sepDash && ctx.labels(Plusgiro) {
-			if d := s.digits(k, 1); luhn(d) && !allSame(d) && !dateLike(d) {
+		if l := s.glen(k); j == k && l >= 5 && l <= 8 && s.sep(k) != sepDash {
+			if d := s.digits(k, 1); luhn(d) && !allSame(d) && !dateLike(d) && s.contextAt(s.g[k].s).labels(Plusgiro) {
 				return s.span(Plusgiro, k, 1, 0.9)
 			}
 		}
@@ -77,7 +76,7 @@ func (s *scanner) plusgiro(k int) cand {
 	}
 	conf := float32(0.8)
 	switch {
-	case ctx.labels(Plusgiro):
+	case s.contextAt(s.g[k].s).labels(Plusgiro):
 		conf = 0.97
 	case !paired || len(d) < 6:
 		return cand{}

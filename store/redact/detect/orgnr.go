@@ -22,7 +22,7 @@ func (s *scanner) orgnr(k int) cand {
 	default:
 		return cand{}
 	}
-	if d[0] == 0 || d[0] == 4 || d[2] < 2 || !luhn(d) || allSame(d) {
+	if !orgnrOK(d) {
 		return cand{}
 	}
 	conf := float32(0.95)
@@ -33,4 +33,44 @@ func (s *scanner) orgnr(k int) cand {
 		conf = 0.98
 	}
 	return s.span(Organisationsnummer, k, n, conf)
+}
+
+func orgnrOK(d []byte) bool {
+	return d[0] != 0 && d[0] != 4 && d[2] >= 2 && luhn(d) && !allSame(d)
+}
+
+// vatSE matches a Swedish VAT number at i, the first digit after "SE":
+// SE + ten digits + 01. The ten digits are an organisationsnummer, or for a
+// sole trader the owner's personnummer, so it is reported as what they are.
+func (s *scanner) vatSE(i int) cand {
+	b := s.b
+	if i < 2 || upper(b[i-2]) != 'S' || upper(b[i-1]) != 'E' || s.wordBefore(i-2) {
+		return cand{}
+	}
+	e := i
+	for e < len(b) && isDigit(b[e]) {
+		e++
+	}
+	if e-i != 12 || b[e-2] != '0' || b[e-1] != '1' || !s.rightOK(e) {
+		return cand{}
+	}
+	d := make([]byte, 0, 10)
+	for _, c := range b[i : i+10] {
+		d = append(d, c-'0')
+	}
+	var kind Kind
+	switch {
+	case orgnrOK(d):
+		kind = Organisationsnummer
+	default:
+		k, ok := s.checkPersonnummer(d, false)
+		if !ok {
+			return cand{}
+		}
+		kind = k
+	}
+	if !s.kinds.Has(kind) {
+		return cand{}
+	}
+	return cand{kind: kind, n: 1, start: i - 2, end: e, conf: 0.95}
 }

@@ -2,7 +2,8 @@ package detect
 
 // personnummer matches a personnummer or samordningsnummer at group k:
 // YYMMDD-NNNN, YYMMDD+NNNN (100 years or older), YYMMDDNNNN,
-// YYYYMMDD-NNNN or YYYYMMDDNNNN. The last ten digits pass Luhn, the date is
+// YYYYMMDD-NNNN or YYYYMMDDNNNN, and with a space for the dash right after
+// the word "personnummer" or the like. The last ten digits pass Luhn, the date is
 // a real calendar date (for a samordningsnummer, day minus 60) and not in
 // the future.
 func (s *scanner) personnummer(k int) cand {
@@ -17,39 +18,23 @@ func (s *scanner) personnummer(k int) cand {
 		n, full, sep = 2, 12, sepDash
 	case l == 12:
 		n, full = 1, 12
+	case (l == 6 || l == 8) && s.sep(k) == sepSpace && s.glen(k+1) == 4:
+		// "850312 1234": taken only after a word such as
+		// "personnummer".
+		if c := s.contextAt(s.g[k].s); !c.labels(Personnummer) && !c.labels(Samordningsnummer) {
+			return cand{}
+		}
+		n, full, sep = 2, l+4, sepSpace
 	default:
 		return cand{}
 	}
 	d := s.digits(k, n)
-	last10 := d[full-10:]
-	if !luhn(last10) || allSame(last10) {
+	kind, ok := s.checkPersonnummer(d, sep == sepPlus)
+	if !ok {
 		return cand{}
 	}
-	kind := Personnummer
-	dt := date{m: num(d[full-8 : full-6]), d: num(d[full-6 : full-4])}
-	if dt.d > 60 {
-		kind = Samordningsnummer
-		dt.d -= 60
-	}
-	if full == 12 {
-		dt.y = num(d[:4])
-		if dt.y < 1800 {
-			return cand{}
-		}
-	} else {
-		// The century: the latest one that puts the date on or before
-		// today; '+' adds a hundred years of age.
-		yy := num(d[:2])
-		dt.y = s.today.y - s.today.y%100 + yy
-		if s.today.before(dt) {
-			dt.y -= 100
-		}
-		if sep == sepPlus {
-			dt.y -= 100
-		}
-	}
-	if !dt.valid() || s.today.before(dt) {
-		return cand{}
+	if sep == sepSpace {
+		sep = sepDash
 	}
 	var conf float32
 	switch {
@@ -74,4 +59,41 @@ func (s *scanner) personnummer(k int) cand {
 		}
 	}
 	return s.span(kind, k, n, conf)
+}
+
+// checkPersonnummer checks 10 or 12 digits as a personnummer or
+// samordningsnummer; plus is the '+' of the 10-digit form.
+func (s *scanner) checkPersonnummer(d []byte, plus bool) (Kind, bool) {
+	full := len(d)
+	last10 := d[full-10:]
+	if !luhn(last10) || allSame(last10) {
+		return 0, false
+	}
+	kind := Personnummer
+	dt := date{m: num(d[full-8 : full-6]), d: num(d[full-6 : full-4])}
+	if dt.d > 60 {
+		kind = Samordningsnummer
+		dt.d -= 60
+	}
+	if full == 12 {
+		dt.y = num(d[:4])
+		if dt.y < 1800 {
+			return 0, false
+		}
+	} else {
+		// The century: the latest one that puts the date on or before
+		// today; '+' adds a hundred years of age.
+		yy := num(d[:2])
+		dt.y = s.today.y - s.today.y%100 + yy
+		if s.today.before(dt) {
+			dt.y -= 100
+		}
+		if plus {
+			dt.y -= 100
+		}
+	}
+	if !dt.valid() || s.today.before(dt) {
+		return 0, false
+	}
+	return kind, true
 }

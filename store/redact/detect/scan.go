@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"bytes"
 	"unicode"
 	"unicode/utf8"
 )
@@ -122,6 +121,7 @@ func (s *scanner) wordBefore(i int) bool {
 
 // leftOK reports whether a value may start at i: it is not glued to a word
 // or to a number before it ("ORD-8503121234", "1.8503121234").
+// Commas separate, as in comma-separated data.
 func (s *scanner) leftOK(i int) bool {
 	if i == 0 {
 		return true
@@ -129,8 +129,12 @@ func (s *scanner) leftOK(i int) bool {
 	b := s.b
 	c := b[i-1]
 	switch c {
-	case '.', ',':
+	case '.':
 		return i < 2 || !isDigit(b[i-2])
+	case ',':
+		// "12,8503121234" is two fields of comma-separated data
+		// rather than a number with ten decimals.
+		return true
 	case '-', '/', '_', '+', '\\', '=':
 		return i < 2 || !isAlnum(b[i-2])
 	case '@', '&':
@@ -147,7 +151,7 @@ func (s *scanner) leftOK(i int) bool {
 }
 
 // rightOK reports whether a value may end at e: it is not glued to a word or
-// a number after it ("8503121234-A", "8503121234,50").
+// a number after it ("8503121234-A", "8503121234.5", "8503121234,50").
 func (s *scanner) rightOK(e int) bool {
 	b := s.b
 	if e >= len(b) {
@@ -155,8 +159,16 @@ func (s *scanner) rightOK(e int) bool {
 	}
 	c := b[e]
 	switch c {
-	case '.', ',':
+	case '.':
 		return e+1 >= len(b) || !isDigit(b[e+1])
+	case ',':
+		// Not the integer part of an amount, "…,50 kr"; but a comma
+		// before a longer number separates fields: "…,0701234567".
+		n := 0
+		for e+1+n < len(b) && n < 3 && isDigit(b[e+1+n]) {
+			n++
+		}
+		return n == 0 || n == 3
 	case '-', '/', '_', '+', '\\', '=':
 		return e+1 >= len(b) || !isAlnum(b[e+1])
 	case '@':
@@ -184,6 +196,10 @@ func (s *scanner) digitsAt(i int) int {
 	if s.wordBefore(i) {
 		c, skip := s.iban(i)
 		if c.n > 0 && s.kinds.Has(IBAN) {
+			s.emit(c)
+			return c.end
+		}
+		if c := s.vatSE(i); c.n > 0 {
 			s.emit(c)
 			return c.end
 		}
@@ -346,7 +362,7 @@ func (s *scanner) inBlock(k int) bool {
 
 func (s *scanner) best(k int) cand {
 	var best cand
-	try := func(c cand) {
+	take := func(c cand) {
 		if c.n == 0 || !s.kinds.Has(c.kind) {
 			return
 		}
@@ -354,26 +370,28 @@ func (s *scanner) best(k int) cand {
 			best = c
 		}
 	}
-	if s.kinds.Has(Personnummer) || s.kinds.Has(Samordningsnummer) {
-		try(s.personnummer(k))
+	// Only the detectors whose values can start with a group this long.
+	l := s.glen(k)
+	if l >= 6 && l <= 12 && l&1 == 0 && (s.kinds.Has(Personnummer) || s.kinds.Has(Samordningsnummer)) {
+		take(s.personnummer(k))
 	}
-	if s.kinds.Has(Organisationsnummer) {
-		try(s.orgnr(k))
+	if (l == 6 || l == 10 || l == 12) && s.kinds.Has(Organisationsnummer) {
+		take(s.orgnr(k))
 	}
-	if s.kinds.Has(Card) {
-		try(s.card(k))
+	if (l == 4 || l >= 13 && l <= 19) && s.kinds.Has(Card) {
+		take(s.card(k))
 	}
-	if s.kinds.Has(BankAccount) {
-		try(s.bankAccount(k))
+	if (l == 4 || l == 5 || l >= 11 && l <= 15) && s.kinds.Has(BankAccount) {
+		take(s.bankAccount(k))
 	}
-	if s.kinds.Has(Bankgiro) {
-		try(s.bankgiro(k))
+	if (l == 3 || l == 4 || l == 7 || l == 8) && s.kinds.Has(Bankgiro) {
+		take(s.bankgiro(k))
 	}
-	if s.kinds.Has(Plusgiro) {
-		try(s.plusgiro(k))
+	if l <= 8 && s.kinds.Has(Plusgiro) {
+		take(s.plusgiro(k))
 	}
-	if s.kinds.Has(Phone) {
-		try(s.phone(k))
+	if s.b[s.g[k].s] == '0' && s.kinds.Has(Phone) {
+		take(s.phone(k))
 	}
 	return best
 }
@@ -457,15 +475,51 @@ var keywords = []struct {
 
 const ctxWindow = 40
 
-func lowerInto(dst []byte, src string) []byte {
-	for i := 0; i < len(src); i++ {
-		c := src[i]
-		if c-'A' < 26 {
-			c += 'a' - 'A'
-		}
-		dst = append(dst, c)
+// keywordsByFirst indexes keywords by their first byte; keywordPair marks
+// the pairs of bytes a keyword starts with, a cheap test before comparing.
+var keywordsByFirst, keywordPair = func() (t [256][]int, pair *[256][256]bool) {
+	pair = new([256][256]bool)
+	for i, kw := range keywords {
+		t[kw.word[0]] = append(t[kw.word[0]], i)
+		pair[kw.word[0]][kw.word[1]] = true
+	}
+	return t, pair
+}()
+
+func lower(c byte) byte {
+	if c-'A' < 26 {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+func lowerInto(dst []byte, src []byte) []byte {
+	for _, c := range src {
+		dst = append(dst, lower(c))
 	}
 	return dst
+}
+
+// nearestKeyword finds the keyword in w that ends last, and sets the bits
+// of every keyword found in has.
+func nearestKeyword(w []byte, has *uint16) (Kind, int) {
+	var kind Kind
+	bestEnd := -1
+	for j := 0; j+1 < len(w); j++ {
+		if !keywordPair[w[j]][w[j+1]] {
+			continue
+		}
+		for _, ki := range keywordsByFirst[w[j]] {
+			kw := keywords[ki]
+			if len(w)-j >= len(kw.word) && string(w[j:j+len(kw.word)]) == kw.word {
+				*has |= 1 << kw.kind
+				if e := j + len(kw.word); e >= bestEnd {
+					bestEnd, kind = e, kw.kind
+				}
+			}
+		}
+	}
+	return kind, len(w) - bestEnd
 }
 
 // contextAt returns the context of a value starting at pos.
@@ -473,38 +527,24 @@ func (s *scanner) contextAt(pos int) context {
 	if s.ctxDone && s.ctxPos == pos {
 		return s.ctx
 	}
-	var buf [ctxWindow + 1]byte
+	var buf [ctxWindow]byte
 	from := max(pos-ctxWindow, 0)
-	win := lowerInto(buf[:0], string(s.b[from:pos]))
+	win := lowerInto(buf[:0], s.b[from:pos])
 	var c context
-	bestAt := -1
-	for _, kw := range keywords {
-		if j := bytes.LastIndex(win, []byte(kw.word)); j >= 0 {
-			c.has |= 1 << kw.kind
-			if j+len(kw.word) > bestAt {
-				bestAt = j + len(kw.word)
-				c.nearest = kw.kind
-				c.dist = len(win) - bestAt
-			}
-		}
-	}
+	c.nearest, c.dist = nearestKeyword(win, &c.has)
 	if s.hint != "" {
-		var hb [64]byte
+		var hb [65]byte
 		h := s.hint
-		if len(h) > len(hb) {
-			h = h[:len(hb)]
+		if len(h) > 64 {
+			h = h[:64]
 		}
-		hw := lowerInto(hb[:0], h)
+		hw := lowerInto(hb[:0], []byte(h))
 		hw = append(hw, ' ')
-		for _, kw := range keywords {
-			if bytes.Contains(hw, []byte(kw.word)) {
-				c.has |= 1 << kw.kind
-				if c.nearest == 0 {
-					c.nearest = kw.kind
-					c.dist = 0
-				}
-			}
+		var has uint16
+		if k, _ := nearestKeyword(hw, &has); c.nearest == 0 && k != 0 {
+			c.nearest, c.dist = k, 0
 		}
+		c.has |= has
 	}
 	// A samordningsnummer is a kind of personal identity number.
 	if c.has&(1<<Samordningsnummer) != 0 {
