@@ -9,6 +9,11 @@
 //	valv card unblock        set a new PIN with the PUK
 //	valv unlock --check      check a card's PIN, print the tries left
 //	valv redact IN OUT       write a redacted copy of a document (no vault needed)
+//	valv compartment …       create and list compartments
+//	valv grant|revoke …      give or take a compartment from a key holder
+//	valv holder list         list the key holders
+//	valv customer …          add, list, search, show and edit customers
+//	valv audit verify|export check or export the audit log
 //	valv version             print the version
 package main
 
@@ -56,6 +61,16 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return unlockCommand(args[1:], stdin, stdout, stderr)
 	case "redact":
 		return redactCommand(args[1:], stdout, stderr)
+	case "compartment":
+		return compartmentCommand(args[1:], stdout, stderr)
+	case "grant", "revoke":
+		return grantCommand(args[0] == "revoke", args[1:], stdout, stderr)
+	case "holder":
+		return holderCommand(args[1:], stdout, stderr)
+	case "customer":
+		return customerCommand(args[1:], stdout, stderr)
+	case "audit":
+		return auditCommand(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "valv %s\n", version)
 		return nil
@@ -75,5 +90,16 @@ const usage = `Usage:
   valv card unblock        set a new PIN with the PUK
   valv unlock --check      check a card's PIN, print the tries left
   valv redact IN OUT       write a redacted copy of a document (no vault needed)
+  valv compartment create|list
+                           compartments (ids; --names shows names)
+  valv grant|revoke        give or take a compartment from a key holder
+  valv holder list         list the key holders
+  valv customer add|list|search|show|edit
+                           customers (lists show codes only; show --reveal is logged)
+  valv audit verify|export check the audit log, or export it (CSV or JSON Lines)
   valv version             print the version
+
+The vault commands take --vault DIR (default $XDG_DATA_HOME/valv) and
+--identity FILE (the recovery key, or a software key holder's key file);
+"valv COMMAND SUBCOMMAND -h" lists their flags.
 `

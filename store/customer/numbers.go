@@ -1,0 +1,290 @@
+package customer
+
+import (
+	"errors"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// The validators below take what a person typed and return it in a
+// canonical form, or an error whose message explains what is wrong without
+// quoting the value (which may be a personal number and must not reach a
+// log).
+
+// ParsePersonalNumber checks a personnummer or samordningsnummer and
+// returns it as YYYYMMDD-NNNN.
+//
+// Accepted: YYMMDD-NNNN, YYMMDD+NNNN (the + marks someone aged 100 or
+// more), YYMMDDNNNN, YYYYMMDD-NNNN and YYYYMMDDNNNN, with surrounding
+// spaces. The last ten digits must pass Luhn, the date must be a real
+// calendar date (for a samordningsnummer the day is the birth day plus 60)
+// and not after today. A 10-digit number gets the latest century that puts
+// the date on or before today, and a hundred years earlier with '+'.
+func ParsePersonalNumber(s string, today time.Time) (norm string, coordination bool, err error) {
+	s = strings.TrimSpace(s)
+	plus := false
+	switch n := len(s); {
+	case n == 11 && (s[6] == '-' || s[6] == '+'):
+		plus = s[6] == '+'
+		s = s[:6] + s[7:]
+	case n == 13 && s[8] == '-':
+		s = s[:8] + s[9:]
+	case n == 13 && s[8] == '+':
+		return "", false, errors.New("'+' is only written in the 10-digit form (YYMMDD+NNNN); the 12-digit form already has the century")
+	}
+	d, ok := digitsOf(s, "")
+	if !ok || (len(d) != 10 && len(d) != 12) {
+		return "", false, errors.New("write it as YYYYMMDD-NNNN or YYMMDD-NNNN (10 or 12 digits)")
+	}
+	last10 := d[len(d)-10:]
+	if !luhn(last10) {
+		return "", false, errors.New("the check digit (the last one) is wrong; check for a typo")
+	}
+	m, day := num(last10[2:4]), num(last10[4:6])
+	if day > 60 {
+		coordination = true
+		day -= 60
+	}
+	ty, tm, td := today.Date()
+	var y int
+	if len(d) == 12 {
+		y = num(d[:4])
+		if y < 1850 {
+			return "", false, errors.New("the year is before 1850")
+		}
+	} else {
+		y = ty - ty%100 + num(d[:2])
+		if after(y, m, day, ty, int(tm), td) {
+			y -= 100
+		}
+		if plus {
+			y -= 100
+		}
+	}
+	if !validDate(y, m, day) {
+		if coordination {
+			return "", false, errors.New("not a real date (in a samordningsnummer the day is the birth day plus 60)")
+		}
+		return "", false, errors.New("the date is not a real calendar date")
+	}
+	if after(y, m, day, ty, int(tm), td) {
+		return "", false, errors.New("the date is in the future")
+	}
+	full := make([]byte, 0, 13)
+	full = append(full, ascii([]byte{byte(y / 1000), byte(y / 100 % 10), byte(y / 10 % 10), byte(y % 10)})...)
+	full = append(full, ascii(last10[2:6])...)
+	full = append(full, '-')
+	full = append(full, ascii(last10[6:])...)
+	return string(full), coordination, nil
+}
+
+func after(y, m, d, y2, m2, d2 int) bool {
+	if y != y2 {
+		return y > y2
+	}
+	if m != m2 {
+		return m > m2
+	}
+	return d > d2
+}
+
+// ParseOrgNumber checks an organisationsnummer (NNNNNN-NNNN, NNNNNNNNNN or
+// 16NNNNNNNNNN) and returns it as NNNNNN-NNNN: the first digit is a
+// legal-form group (not 0 or 4), the third digit is 2 or more (so that it
+// is never a date) and the ten digits pass Luhn.
+func ParseOrgNumber(s string) (string, error) {
+	d, ok := digitsOf(strings.TrimSpace(s), "- ")
+	if !ok {
+		return "", errors.New("only digits and one '-' are allowed, as in NNNNNN-NNNN")
+	}
+	if len(d) == 12 && d[0] == 1 && d[1] == 6 {
+		d = d[2:]
+	}
+	switch {
+	case len(d) != 10:
+		return "", errors.New("an organisationsnummer has 10 digits, as in NNNNNN-NNNN")
+	case d[2] < 2:
+		return "", errors.New("the third digit of an organisationsnummer is 2 or more; a sole trader's number is the personnummer, which goes in its own field")
+	case d[0] == 0 || d[0] == 4:
+		return "", errors.New("the first digit (the legal form) cannot be 0 or 4")
+	case !luhn(d):
+		return "", errors.New("the check digit (the last one) is wrong; check for a typo")
+	}
+	return ascii(d[:6]) + "-" + ascii(d[6:]), nil
+}
+
+// ParseCard checks a payment card number (13–19 digits, spaces and
+// hyphens allowed) and returns its digits: the length must be right and
+// the number must pass Luhn.
+func ParseCard(s string) (string, error) {
+	d, ok := digitsOf(strings.TrimSpace(s), " -")
+	switch {
+	case !ok:
+		return "", errors.New("only digits, spaces and hyphens are allowed")
+	case len(d) < 13 || len(d) > 19:
+		return "", errors.New("a card number has 13 to 19 digits")
+	case allSame(d):
+		return "", errors.New("this is not a card number")
+	case !luhn(d):
+		return "", errors.New("the check digit (the last one) is wrong; check for a typo")
+	}
+	return ascii(d), nil
+}
+
+// ParseAccount checks a bank account number and returns it in a canonical
+// form. Two forms are accepted:
+//
+//   - an IBAN (two letters first): the length registered for its country
+//     and the mod-97 check; returned without spaces, in upper case;
+//   - a Swedish clearing number and account number separated by '-' or ','
+//     (spaces inside the account number allowed), as "5000-1234567" or
+//     "8327-9, 123 456 789-0": the clearing number must belong to a bank
+//     and the account number have that bank's length and check (mod 10 or
+//     mod 11, per Bankgirot's "Bankernas kontonummeruppbyggnad"); returned
+//     as CCCC-NNNNNNN (CCCCC-… for a five-digit Swedbank clearing number).
+func ParseAccount(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if len(s) >= 2 && isLetter(s[0]) && isLetter(s[1]) {
+		return parseIBAN(s)
+	}
+	i := strings.IndexAny(s, "-,")
+	if i < 0 {
+		return "", errors.New("write a Swedish account as clearing number, '-', account number (5000-1234567), or give an IBAN")
+	}
+	cl, ok1 := digitsOf(strings.TrimSpace(s[:i]), "")
+	acc, ok2 := digitsOf(strings.TrimSpace(s[i+1:]), " -")
+	if !ok1 || !ok2 {
+		return "", errors.New("only digits, spaces and hyphens are allowed in a Swedish account number")
+	}
+	if len(cl) == 5 {
+		if cl[0] != 8 {
+			return "", errors.New("only Swedbank clearing numbers (8xxx-x) have five digits")
+		}
+		if !luhn(cl) {
+			return "", errors.New("the clearing number's fifth (check) digit is wrong")
+		}
+	} else if len(cl) != 4 {
+		return "", errors.New("the clearing number has four digits (five for Swedbank 8xxx-x)")
+	}
+	t := clearingType(num(cl[:4]))
+	if t == 0 {
+		return "", errors.New("no Swedish bank has this clearing number")
+	}
+	if len(acc) == 0 || !validAccount(t, cl[:4], acc) {
+		return "", errors.New("the account number does not have the bank's length or check digit; check for a typo")
+	}
+	return ascii(cl) + "-" + ascii(acc), nil
+}
+
+func isLetter(c byte) bool { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') }
+
+func parseIBAN(s string) (string, error) {
+	b := make([]byte, 0, 34)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ' ':
+		case c >= '0' && c <= '9', c >= 'A' && c <= 'Z':
+			b = append(b, c)
+		case c >= 'a' && c <= 'z':
+			b = append(b, c-'a'+'A')
+		default:
+			return "", errors.New("an IBAN has only letters, digits and spaces")
+		}
+	}
+	want := ibanLengths[[2]byte{b[0], b[1]}]
+	switch {
+	case want == 0:
+		return "", errors.New("the IBAN's country code is not in the IBAN registry")
+	case len(b) != want:
+		return "", errors.New("the IBAN has the wrong length for its country")
+	case b[2] > '9' || b[3] > '9':
+		return "", errors.New("the IBAN's third and fourth characters are check digits")
+	}
+	// Move the first four characters to the end, letters to 10–35, mod 97.
+	r := 0
+	for i := range b {
+		c := b[(i+4)%len(b)]
+		if c <= '9' {
+			r = (r*10 + int(c-'0')) % 97
+		} else {
+			r = (r*100 + int(c-'A'+10)) % 97
+		}
+	}
+	if r != 1 {
+		return "", errors.New("the IBAN's check digits are wrong; check for a typo")
+	}
+	return string(b), nil
+}
+
+// ParseEmail checks an e-mail address (a bare address, no display name)
+// and returns it with the domain in lower case.
+func ParseEmail(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s || len(s) > 254 {
+		return "", errors.New("not an e-mail address of the form name@example.se")
+	}
+	at := strings.LastIndexByte(s, '@')
+	domain := strings.ToLower(s[at+1:])
+	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
+		return "", errors.New("the part after @ must be a domain such as example.se")
+	}
+	return s[:at+1] + domain, nil
+}
+
+// ParsePhone checks a telephone number: digits with spaces, hyphens and
+// parentheses, an optional leading '+', 7 to 15 digits in all (E.164).
+// It returns the number trimmed, with runs of spaces collapsed.
+func ParsePhone(s string) (string, error) {
+	s = strings.Join(strings.Fields(s), " ")
+	body := strings.TrimPrefix(s, "+")
+	d, ok := digitsOf(body, " -()")
+	switch {
+	case !ok:
+		return "", errors.New("only digits, spaces, hyphens, parentheses and a leading + are allowed")
+	case len(d) < 7 || len(d) > 15:
+		return "", errors.New("a telephone number has 7 to 15 digits")
+	}
+	return s, nil
+}
+
+// ParseDate checks a date written YYYY-MM-DD (a real calendar date, year
+// 1000 to 9999).
+func ParseDate(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	bad := errors.New("write the date as YYYY-MM-DD, a real calendar date")
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return "", bad
+	}
+	d, ok := digitsOf(s, "-")
+	if !ok || len(d) != 8 || d[0] == 0 || !validDate(num(d[:4]), num(d[4:6]), num(d[6:])) {
+		return "", bad
+	}
+	return s, nil
+}
+
+// checkText checks free text: valid UTF-8, at most max bytes, and no
+// control characters other than newline and tab (when multiline).
+func checkText(s string, max int, multiline bool) error {
+	if !utf8.ValidString(s) {
+		return errors.New("the text is not valid UTF-8")
+	}
+	if len(s) > max {
+		return errors.New("too long")
+	}
+	for _, r := range s {
+		if r == '\n' || r == '\t' {
+			if multiline {
+				continue
+			}
+			return errors.New("must be one line")
+		}
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
+			return errors.New("contains control characters")
+		}
+	}
+	return nil
+}

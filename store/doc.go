@@ -1,0 +1,84 @@
+// Package store is Valv's vault: a folder with a directory file and one
+// bbolt file per compartment, in which everything a person typed is
+// sealed.
+//
+// # Files
+//
+// A vault folder (mode 0700) holds
+//
+//   - directory.valv: the format version, the vault id, the recovery
+//     recipient, the key holders (public data: card serial, slot,
+//     age-plugin-yubikey recipient, signing key, role), the list of
+//     compartments and the grants (random ids only), the directory key
+//     wrapped to the admins and the recovery key, the names of staff and
+//     compartments sealed under the directory key, and the directory's
+//     audit log;
+//   - <compartment id>.valv for each compartment: its format version and
+//     id, its public recipient, its key wrapped (crypto/compartmentkey) to
+//     the granted key holders and the recovery key, its grants, and its
+//     sealed customers, history, index and audit log.
+//
+// Files are mode 0600. SPEC.md next to this file gives every bucket and
+// what is in the clear.
+//
+// # Keys and sessions
+//
+// [Open] opens the files and decrypts nothing. [Vault.Unlock] takes an
+// identity (a key holder's card, through crypto/pivage, or the recovery
+// key) and returns a [Session] holding what it opens: the directory key
+// for an admin or the recovery key, and the key of each compartment
+// granted to it. A key holder of compartment A has no key that opens
+// anything of compartment B: B is another file with another key.
+//
+// # Invariants
+//
+// These hold after every committed transaction, and so after a crash at
+// any point:
+//
+//   - Every value a person typed is sealed (crypto/seal) under the key of
+//     its compartment or the directory, with the record id and version in
+//     the associated data: a value copied to another record, version,
+//     compartment or purpose does not open.
+//   - A customer's current version and its code index entry and lookup
+//     tag are written in one transaction with the audit entry that
+//     records the change. A read (view, reveal, history, list) is returned
+//     only if its audit entry was committed.
+//   - A compartment's grants, its wrapped key and their keyed tag change
+//     together; the compartment file is authoritative, the directory's
+//     copy of the grants serves listings.
+//   - Each audit log is numbered from 0 without gaps, each entry chained
+//     to the previous one by a keyed HMAC (seal.ChainLink) and the sealed
+//     head records the size and last link.
+//   - A compartment file is replaced only whole: a new file is written
+//     under a temporary name, committed (bbolt fsyncs), renamed over the
+//     old one, and the folder fsynced. A new vault is made the same way.
+//     A leftover temporary file is never read and is replaced by the next
+//     writer.
+//
+// bbolt's own guarantees apply: one writer at a time, readers see
+// consistent snapshots, a commit is durable when it returns (fsync), and
+// only one process may have a file open (Open fails with [ErrLocked]).
+//
+// # Audit
+//
+// Every unlock, failed PIN ([Vault.ReportFailedPIN]), view, reveal,
+// history, list, add, edit, delete, grant, revoke, enrolment, compartment
+// creation, audit verification and export is an [Entry]: sequence number,
+// time, key holder, action, and an object that is a customer code or an
+// id (never a name or number; [Entry] refuses anything else). Entries go
+// to the log of the compartment concerned, or the directory's. Actions
+// taken without the directory key (a failed PIN, a non-admin unlock) are
+// encrypted to the directory key's public recipient and chained at the
+// next admin unlock.
+//
+// When a session with a signer (the card's slot 9C key) is locked, the
+// head of every log it wrote is signed as a [Checkpoint].
+// [Session.VerifyAudit] checks numbering, links, sealing, the head and
+// every checkpoint, and names the first bad entry ([AuditError]).
+//
+// # Formats and migration
+//
+// Each file records its kind and format version. Opening an older file
+// runs its migrations (one function per version step, in one
+// transaction); a newer file is refused ([ErrNewerFormat]).
+package store

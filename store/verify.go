@@ -1,0 +1,142 @@
+package store
+
+import (
+	"crypto"
+	"errors"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// signingKey returns a key holder's enrolled signing key, or nil.
+func (s *Session) signingKey(id HolderID) crypto.PublicKey {
+	var pub crypto.PublicKey
+	s.v.db.View(func(tx *bolt.Tx) error {
+		if h, _, err := s.v.holder(tx, id); err == nil {
+			pub = h.SigningKey
+		}
+		return nil
+	})
+	return pub
+}
+
+// VerifyAudit checks every audit log this session can open: the
+// directory's (admins) and each unlocked compartment's. Each log's report
+// says how many entries and valid checkpoints it has, or names its first
+// bad entry. The error is the first log's AuditError, if any. The
+// verification itself is logged in each log afterwards (so it does not
+// change what was verified).
+func (s *Session) VerifyAudit() ([]LogReport, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	var reports []LogReport
+	if s.dirKR != nil {
+		s.v.db.View(func(tx *bolt.Tx) error {
+			reports = append(reports, verifyLog(tx, DirectoryLog, s.dirKR, s.v.id, s.signingKey))
+			return nil
+		})
+	}
+	for _, cid := range s.sortedComps() {
+		c, db, err := s.comp(cid)
+		if err != nil {
+			return nil, err
+		}
+		db.View(func(tx *bolt.Tx) error {
+			reports = append(reports, verifyLog(tx, cid.String(), c.kr, s.v.id, s.signingKey))
+			return nil
+		})
+	}
+	var first error
+	for _, r := range reports {
+		if r.Err != nil && first == nil {
+			first = r.Err
+		}
+	}
+	// Log the verification in each log that verified; a broken one is
+	// left as it is.
+	now := s.v.now()
+	for _, r := range reports {
+		failed := int64(0)
+		if first != nil {
+			failed = 1
+		}
+		e := Entry{Time: now, Holder: s.actor, Action: ActionAuditVerify, Count: failed}
+		if r.Err != nil {
+			continue
+		}
+		if err := s.logTo(r.Log, e); err != nil {
+			return reports, errors.Join(first, err)
+		}
+	}
+	return reports, first
+}
+
+// logTo appends an entry to the named log.
+func (s *Session) logTo(log string, e Entry) error {
+	if log == DirectoryLog {
+		return s.v.db.Update(func(tx *bolt.Tx) error { return s.logDir(tx, e) })
+	}
+	cid, err := ParseID(log)
+	if err != nil {
+		return err
+	}
+	c, db, err := s.comp(cid)
+	if err != nil {
+		return err
+	}
+	s.touched[cid] = true
+	return db.Update(func(tx *bolt.Tx) error { return appendEntries(tx, c.kr, e) })
+}
+
+func (s *Session) sortedComps() []CompartmentID {
+	ids := make([]CompartmentID, 0, len(s.comps))
+	for id := range s.comps {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b CompartmentID) int { return slices.Compare(a[:], b[:]) })
+	return ids
+}
+
+// ExportAudit calls fn with every entry of every log this session can
+// open, log by log (the directory first), in order. Entries hold codes and
+// ids only. The export is logged afterwards.
+func (s *Session) ExportAudit(fn func(ExportedEntry) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(); err != nil {
+		return err
+	}
+	var logs []string
+	if s.dirKR != nil {
+		err := s.v.db.View(func(tx *bolt.Tx) error {
+			return readEntries(tx, s.dirKR, func(e Entry) error { return fn(ExportedEntry{Log: DirectoryLog, Entry: e}) })
+		})
+		if err != nil {
+			return err
+		}
+		logs = append(logs, DirectoryLog)
+	}
+	for _, cid := range s.sortedComps() {
+		c, db, err := s.comp(cid)
+		if err != nil {
+			return err
+		}
+		err = db.View(func(tx *bolt.Tx) error {
+			return readEntries(tx, c.kr, func(e Entry) error { return fn(ExportedEntry{Log: cid.String(), Entry: e}) })
+		})
+		if err != nil {
+			return err
+		}
+		logs = append(logs, cid.String())
+	}
+	now := s.v.now()
+	for _, l := range logs {
+		if err := s.logTo(l, Entry{Time: now, Holder: s.actor, Action: ActionAuditExport}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
