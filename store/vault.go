@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -470,4 +471,51 @@ func unpad(p []byte) []byte {
 		return nil
 	}
 	return p[:len(p)-n]
+}
+
+// CompartmentRecipient returns the public age recipient of the compartment
+// whose id is id or starts with it (at least 8 hex digits). It needs no
+// key: anything encrypted to the recipient can be taken in while the
+// compartment is locked (sealed intake), and only its key holders read it.
+func (v *Vault) CompartmentRecipient(id string) (string, error) {
+	ids, err := v.CompartmentIDs()
+	if err != nil {
+		return "", err
+	}
+	id = strings.ToLower(strings.TrimSpace(id))
+	if len(id) < 8 {
+		return "", errors.New("store: give at least the first 8 hex digits of the compartment id (valv compartment list)")
+	}
+	var found []CompartmentID
+	for _, c := range ids {
+		if strings.HasPrefix(c.String(), id) {
+			found = append(found, c)
+		}
+	}
+	switch {
+	case len(found) == 0:
+		return "", fmt.Errorf("store: no compartment %s in this vault", id)
+	case len(found) > 1:
+		return "", fmt.Errorf("store: compartment id %s is ambiguous; give more digits", id)
+	}
+	db, err := v.compartmentDB(found[0])
+	if err != nil {
+		return "", err
+	}
+	var r string
+	err = db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bMeta)
+		if b == nil || b.Get(kCompRecipient) == nil {
+			return fmt.Errorf("store: the file of compartment %s has no recipient", found[0])
+		}
+		r = string(b.Get(kCompRecipient))
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if _, err := age.ParseX25519Recipient(r); err != nil {
+		return "", fmt.Errorf("store: the recipient of compartment %s is damaged", found[0])
+	}
+	return r, nil
 }

@@ -9,6 +9,9 @@
 //	valv card unblock        set a new PIN with the PUK
 //	valv unlock --check      check a card's PIN, print the tries left
 //	valv redact IN OUT       write a redacted copy of a document (no vault needed)
+//	valv init                create a vault and enrol its first admin's YubiKey
+//	valv enrol               enrol another key holder's YubiKey
+//	valv recipient COMP      print a compartment's public age recipient
 //	valv compartment …       create and list compartments
 //	valv grant|revoke …      give or take a compartment from a key holder
 //	valv holder list         list the key holders
@@ -36,6 +39,7 @@ func main() {
 var errUsage = errors.New("usage")
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	stdio.in, stdio.err = stdin, stderr
 	err := dispatch(args, stdin, stdout, stderr)
 	switch {
 	case err == nil:
@@ -59,6 +63,12 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return cardCommand(args[1:], stdin, stdout, stderr)
 	case "unlock":
 		return unlockCommand(args[1:], stdin, stdout, stderr)
+	case "init":
+		return initCommand(args[1:], stdin, stdout, stderr)
+	case "enrol", "enroll":
+		return enrolCommand(args[1:], stdin, stdout, stderr)
+	case "recipient":
+		return recipientCommand(args[1:], stdout, stderr)
 	case "redact":
 		return redactCommand(args[1:], stdout, stderr)
 	case "compartment":
@@ -90,6 +100,9 @@ const usage = `Usage:
   valv card unblock        set a new PIN with the PUK
   valv unlock --check      check a card's PIN, print the tries left
   valv redact IN OUT       write a redacted copy of a document (no vault needed)
+  valv init                create a vault and enrol its first admin's YubiKey
+  valv enrol               enrol another key holder's YubiKey
+  valv recipient COMP      print a compartment's public age recipient
   valv compartment create|list
                            compartments (ids; --names shows names)
   valv grant|revoke        give or take a compartment from a key holder

@@ -13,8 +13,8 @@ import (
 	"github.com/valv-vault/valv/store"
 )
 
-const auditUsage = `valv audit verify [--vault DIR] --identity FILE
-       valv audit export [--vault DIR] --identity FILE [--format csv|jsonl] [--out FILE]`
+const auditUsage = `valv audit verify [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin]
+       valv audit export [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] [--format csv|jsonl] [--out FILE]`
 
 // errAuditFailed is returned by "valv audit verify" for a log that does
 // not verify (exit status 1, after the report).

@@ -18,6 +18,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/valv-vault/valv/crypto/card"
 	"github.com/valv-vault/valv/crypto/pivage"
 	"github.com/valv-vault/valv/crypto/recovery"
 	"github.com/valv-vault/valv/store"
@@ -38,16 +39,27 @@ import (
 // audit log) and locks it again, which signs audit checkpoints when the
 // identity has a signing key.
 
-// vaultFlags are the flags every vault command takes.
+// vaultFlags are the flags every vault command takes. Without --identity
+// the vault is unlocked with a key holder's YubiKey (--card, or the only
+// card present) and its PIN.
 type vaultFlags struct {
 	dir      string
 	identity string
+	card     cardFlags
 }
 
 func (f *vaultFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.dir, "vault", defaultVaultDir(), "vault `folder`")
-	fs.StringVar(&f.identity, "identity", "", "identity `file`: the recovery key, or a software key holder's key (card unlock comes with valv unlock)")
+	fs.StringVar(&f.identity, "identity", "", "unlock with this identity `file` (the recovery key, or a software key holder's key) instead of a YubiKey")
+	f.card.register(fs)
 }
+
+// stdio is the running command's standard input and error, for PIN
+// prompts; run sets it.
+var stdio = struct {
+	in  io.Reader
+	err io.Writer
+}{os.Stdin, os.Stderr}
 
 // defaultVaultDir is $XDG_DATA_HOME/valv, or ~/.local/share/valv.
 func defaultVaultDir() string {
@@ -181,24 +193,63 @@ func parseSoftwareHolder(path string, data []byte) (age.Identity, crypto.Signer,
 	return id, signer, nil
 }
 
-// withSession opens the vault, unlocks it with the identity, runs fn and
-// locks and closes the vault again.
-func withSession(f *vaultFlags, fn func(s *store.Session) error) (err error) {
-	id, signer, err := loadIdentity(f.identity)
-	if err != nil {
-		return err
-	}
+// withSession opens the vault, unlocks it with the identity file or the
+// card, runs fn and locks and closes the vault again.
+func withSession(f *vaultFlags, fn func(s *store.Session) error) error {
+	return withSessionIO(f, stdio.in, stdio.err, func(s *store.Session, _ *pinSource) error { return fn(s) })
+}
+
+// withSessionIO is withSession for commands that ask more secrets after
+// the unlock: fn gets the same PIN source, so that --pin-stdin lines are
+// read in order.
+func withSessionIO(f *vaultFlags, stdin io.Reader, stderr io.Writer, fn func(s *store.Session, pins *pinSource) error) (err error) {
+	pins := newPINSource(f.card.pinStdin, stdin, stderr)
 	v, err := store.Open(f.dir)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, v.Close()) }()
+	var id age.Identity
+	var signer crypto.Signer
+	if f.identity != "" {
+		if id, signer, err = loadIdentity(f.identity); err != nil {
+			return err
+		}
+	} else {
+		cs, err := f.card.open()
+		if err != nil {
+			return fmt.Errorf("%w (or unlock with the recovery key: --identity FILE)", err)
+		}
+		defer cs.Close()
+		serial := cs.Info().Serial
+		pin, err := pins.ask(fmt.Sprintf("PIN of YubiKey %d", serial))
+		if err != nil {
+			return err
+		}
+		if err := cs.VerifyPIN(pin); err != nil {
+			var wrong *card.WrongPINError
+			if errors.As(err, &wrong) {
+				// Logged even though the vault stays locked; a card
+				// that is no key holder's has nothing to log.
+				_ = v.ReportFailedPIN(serial, wrong.Left)
+			}
+			return explainPINError(err, serial)
+		}
+		ident, err := cs.Identity()
+		if err != nil {
+			return err
+		}
+		if signer, err = cs.Signer(); err != nil {
+			return err
+		}
+		id = ident
+	}
 	s, err := v.Unlock(id, signer)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, s.Lock()) }()
-	return fn(s)
+	return fn(s, pins)
 }
 
 // findCompartment resolves a compartment given as an id or an id prefix

@@ -122,7 +122,7 @@ func TestVaultCLI(t *testing.T) {
 
 	// Customers: add, with clear per-field errors.
 	code := strings.TrimSpace(cv.ok(t, cv.admin, "customer", "add", "--compartment", a[:8],
-		"--name", "Åsa Öberg", "--personnummer", "811228-9874", "--card", "4111 1111 1111 1111",
+		"--name", "Åsa Öberg", "--personnummer", "811228-9874", "--card-number", "4111 1111 1111 1111",
 		"--address", `Storgatan 1\n111 22 Stockholm`, "--tag", "vip", "--email", "asa@example.se"))
 	if !codeRE.MatchString(code) {
 		t.Fatalf("customer add printed %q", code)

@@ -8,8 +8,8 @@ import (
 	"github.com/valv-vault/valv/store"
 )
 
-const compartmentUsage = `valv compartment create [--vault DIR] --identity FILE NAME
-       valv compartment list [--vault DIR] --identity FILE [--names]`
+const compartmentUsage = `valv compartment create [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] NAME
+       valv compartment list [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] [--names]`
 
 // compartmentCommand runs "valv compartment create|list".
 func compartmentCommand(args []string, stdout, stderr io.Writer) error {
@@ -78,8 +78,8 @@ func errUsageOr(err error) error {
 	return errUsage
 }
 
-const grantUsage = `valv grant  [--vault DIR] --identity FILE --compartment ID --holder ID|SERIAL
-       valv revoke [--vault DIR] --identity FILE --compartment ID --holder ID|SERIAL`
+const grantUsage = `valv grant  [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] --compartment ID --holder ID|SERIAL
+       valv revoke [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] --compartment ID --holder ID|SERIAL`
 
 // grantCommand runs "valv grant" and, with revoke set, "valv revoke".
 func grantCommand(revoke bool, args []string, stdout, stderr io.Writer) error {
@@ -132,7 +132,7 @@ func grantCommand(revoke bool, args []string, stdout, stderr io.Writer) error {
 	})
 }
 
-const holderUsage = `valv holder list [--vault DIR] --identity FILE [--names]`
+const holderUsage = `valv holder list [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] [--names]`
 
 // holderCommand runs "valv holder list".
 func holderCommand(args []string, stdout, stderr io.Writer) error {

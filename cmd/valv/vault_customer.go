@@ -12,14 +12,14 @@ import (
 	"github.com/valv-vault/valv/store/customer"
 )
 
-const customerUsage = `valv customer add    [--vault DIR] --identity FILE [--compartment ID] --name NAME [FIELD FLAGS]
-       valv customer list   [--vault DIR] --identity FILE [--compartment ID] [--offset N] [--limit N]
-       valv customer search [--vault DIR] --identity FILE CODE
-       valv customer show   [--vault DIR] --identity FILE [--reveal] [--history] CODE
-       valv customer edit   [--vault DIR] --identity FILE CODE [FIELD FLAGS]
+const customerUsage = `valv customer add    [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] [--compartment ID] --name NAME [FIELD FLAGS]
+       valv customer list   [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] [--compartment ID] [--offset N] [--limit N]
+       valv customer search [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] CODE
+       valv customer show   [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] [--reveal] [--history] CODE
+       valv customer edit   [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] CODE [FIELD FLAGS]
 
 Field flags: --name, --personnummer, --orgnr, --address (repeatable),
---phone, --email, --card (repeatable), --account (repeatable), --notes,
+--phone, --email, --card-number (repeatable), --account (repeatable), --notes,
 --tag (repeatable), --retain-until YYYY-MM-DD; add also takes --code.
 In an edit, a flag replaces the field (a repeatable flag the whole list);
 an empty value clears it.`
@@ -57,7 +57,7 @@ func (f *fieldFlags) register(fs *flag.FlagSet, add bool) {
 	fs.Var(&f.addresses, "address", "an address (repeatable; \\n for a new line)")
 	fs.StringVar(&f.phone, "phone", "", "telephone number")
 	fs.StringVar(&f.email, "email", "", "e-mail address")
-	fs.Var(&f.cards, "card", "a payment card number (repeatable)")
+	fs.Var(&f.cards, "card-number", "a payment card number (repeatable)")
 	fs.Var(&f.accounts, "account", "an IBAN or Swedish clearing-account number (repeatable)")
 	fs.StringVar(&f.notes, "notes", "", "notes")
 	fs.Var(&f.tags, "tag", "a tag (repeatable)")
@@ -95,7 +95,7 @@ func (f *fieldFlags) apply(fs *flag.FlagSet, c *customer.Customer) {
 			c.Phone = f.phone
 		case "email":
 			c.Email = f.email
-		case "card":
+		case "card-number":
 			c.Cards = list(f.cards)
 		case "account":
 			c.Accounts = list(f.accounts)

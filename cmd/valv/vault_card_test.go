@@ -1,0 +1,106 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/valv-vault/valv/crypto/yubisim"
+	"github.com/valv-vault/valv/crypto/yubisim/pcsctest"
+)
+
+// TestTwoKeyHolders drives the vault commands with two simulated YubiKeys
+// through the real pcscd: init enrols the admin's card, enrol a second
+// holder's, and the second card opens only the compartment granted to it.
+func TestTwoKeyHolders(t *testing.T) {
+	e := pcsctest.Require(t, yubisim.Config{Serial: 41000001}, yubisim.Config{Serial: 41000002, Version: "5.4.3"})
+	admin, clerk := fmt.Sprint(e.Card(0).Serial()), fmt.Sprint(e.Card(1).Serial())
+	dir := t.TempDir()
+	vault := filepath.Join(dir, "vault")
+	recoveryFile := filepath.Join(dir, "recovery.txt")
+	must := func(stdin string, args ...string) string {
+		t.Helper()
+		code, out, errOut := runCLI(t, stdin, args...)
+		if code != 0 {
+			t.Fatalf("valv %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+		}
+		return out
+	}
+	const adminPIN, clerkPIN = "11223344", "55667788"
+
+	// The default PIN is refused as the new one, and nothing is created.
+	code, _, errOut := runCLI(t, "123456\n123456\n12345678\n87654321\n", "init", "--vault", vault, "--holder", "Astrid Admin",
+		"--recovery-out", recoveryFile, "--card", admin, "--pin-stdin", "--touch", "never")
+	if code == 0 || !strings.Contains(errOut, "default") {
+		t.Fatalf("init with the default PIN as new PIN: %d %q", code, errOut)
+	}
+	if _, err := os.Stat(recoveryFile); err == nil {
+		t.Fatal("a failed init left its recovery key behind")
+	}
+
+	out := must("123456\n"+adminPIN+"\n12345678\n87654321\n", "init", "--vault", vault, "--holder", "Astrid Admin",
+		"--recovery-out", recoveryFile, "--card", admin, "--pin-stdin", "--touch", "never")
+	if !strings.Contains(out, "YubiKey "+admin+" enrolled as admin") {
+		t.Fatalf("init: %s", out)
+	}
+	north := strings.TrimSpace(must(adminPIN+"\n", "compartment", "create", "--vault", vault, "--card", admin, "--pin-stdin", "Kunder Norr"))
+	south := strings.TrimSpace(must(adminPIN+"\n", "compartment", "create", "--vault", vault, "--card", admin, "--pin-stdin", "Kunder Syd"))
+
+	out = must(adminPIN+"\n123456\n"+clerkPIN+"\n12345678\n13572468\n", "enrol", "--vault", vault, "--card", admin,
+		"--new-card", clerk, "--holder", "Bertil Bokförare", "--pin-stdin", "--touch", "never")
+	if !strings.Contains(out, "YubiKey "+clerk+" enrolled as holder") {
+		t.Fatalf("enrol: %s", out)
+	}
+	must(adminPIN+"\n", "grant", "--vault", vault, "--card", admin, "--pin-stdin", "--compartment", north, "--holder", clerk)
+
+	// The clerk's card opens North and only North.
+	out = must(clerkPIN+"\n", "compartment", "list", "--vault", vault, "--card", clerk, "--pin-stdin")
+	if !strings.Contains(out, north) || strings.Contains(out, south) {
+		t.Fatalf("the clerk sees:\n%s\nwant %s and not %s", out, north, south)
+	}
+	custCode := must(clerkPIN+"\n", "customer", "add", "--vault", vault, "--card", clerk, "--pin-stdin", "--compartment", north, "--name", "Cecilia Kund")
+	if strings.TrimSpace(custCode) == "" {
+		t.Fatal("customer add printed no code")
+	}
+	if c, _, errOut := runCLI(t, clerkPIN+"\n", "customer", "add", "--vault", vault, "--card", clerk, "--pin-stdin",
+		"--compartment", south, "--name", "Dag Kund"); c == 0 {
+		t.Fatal("the clerk added a customer to a compartment not granted to them")
+	} else if strings.Contains(errOut, "Dag Kund") {
+		t.Fatalf("an error quotes the name: %q", errOut)
+	}
+
+	// A wrong PIN says how many tries are left and never echoes the PIN.
+	c, _, errOut := runCLI(t, "99999999\n", "compartment", "list", "--vault", vault, "--card", clerk, "--pin-stdin")
+	if c != 1 || !strings.Contains(errOut, "2 tries left") || strings.Contains(errOut, "99999999") {
+		t.Fatalf("wrong PIN: %d %q", c, errOut)
+	}
+
+	// The recovery key opens both; the recipient needs no key at all.
+	out = must("", "compartment", "list", "--vault", vault, "--identity", recoveryFile)
+	if !strings.Contains(out, north) || !strings.Contains(out, south) {
+		t.Fatalf("recovery key sees:\n%s", out)
+	}
+	recipient := strings.TrimSpace(must("", "recipient", "--vault", vault, north))
+	if !strings.HasPrefix(recipient, "age1") {
+		t.Fatalf("recipient = %q", recipient)
+	}
+
+	// The audit log verifies.
+	out = must(adminPIN+"\n", "audit", "verify", "--vault", vault, "--card", admin, "--pin-stdin")
+	if !strings.Contains(strings.ToLower(out), "ok") {
+		t.Fatalf("audit verify: %s", out)
+	}
+
+	// Coexistence: ykman sees the admin card's slot with its certificate.
+	if _, err := exec.LookPath("ykman"); err == nil {
+		cmd := exec.Command("ykman", "--reader", e.Reader(0), "piv", "info")
+		cmd.Env = e.Environ()
+		info, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(info), "age-plugin-yubikey") {
+			t.Errorf("ykman piv info: %v\n%s", err, info)
+		}
+	}
+}

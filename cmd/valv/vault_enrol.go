@@ -1,0 +1,111 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/valv-vault/valv/crypto/card"
+	"github.com/valv-vault/valv/store"
+)
+
+const enrolUsage = `valv enrol --holder NAME --new-card SERIAL [--role holder|admin] [--card ADMIN-SERIAL | --identity FILE] [--pin-stdin] [--vault DIR]
+
+Enrols the YubiKey --new-card as a key holder. An admin unlocks the vault
+with their card (--card) or the recovery key (--identity). Asks, in this
+order: the admin card's PIN (not with --identity), then the new card's
+current PIN, new PIN, current PUK and new PUK. The new holder opens nothing
+until granted a compartment (valv grant).`
+
+func enrolCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("valv enrol", enrolUsage, stderr)
+	var vf vaultFlags
+	vf.register(fs)
+	holder := fs.String("holder", "", "the new key holder's `NAME`")
+	newCard := fs.Uint("new-card", 0, "`SERIAL` of the YubiKey to enrol")
+	role := fs.String("role", "holder", "holder or admin")
+	touch := fs.String("touch", "cached", "touch policy of the new card's keys: never, cached or always")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if *holder == "" || *newCard == 0 || fs.NArg() != 0 {
+		fs.Usage()
+		return errUsage
+	}
+	r := store.Role(*role)
+	if r != store.RoleHolder && r != store.RoleAdmin {
+		return fmt.Errorf("role %q: want holder or admin", *role)
+	}
+	tp, err := parseTouch(*touch)
+	if err != nil {
+		return err
+	}
+	if uint32(*newCard) == uint32(vf.card.serial) {
+		return errors.New("--new-card and --card name the same YubiKey: the admin's card cannot enrol itself again")
+	}
+	return withSessionIO(&vf, stdin, stderr, func(s *store.Session, pins *pinSource) error {
+		if !s.IsAdmin() {
+			return errors.New("only an admin key holder (or the recovery key) can enrol a card")
+		}
+		nc, err := card.Open(uint32(*newCard))
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		opts, err := askEnrolPINs(pins)
+		if err != nil {
+			return err
+		}
+		opts.Name, opts.Touch = *holder, tp
+		if tp != card.TouchNever {
+			fmt.Fprintln(stderr, "Touch the new YubiKey when it blinks.")
+		}
+		e, err := nc.Enrol(opts)
+		if err != nil {
+			return explainPINError(err, nc.Info().Serial)
+		}
+		id, err := s.Enrol(store.HolderInfo{
+			Name: *holder, Serial: e.Serial, Slot: e.Slot, Recipient: e.Recipient,
+			SigningKey: e.SigningKey, Role: r,
+		})
+		if err != nil {
+			return fmt.Errorf("the card is enrolled but the vault did not record it: %w", err)
+		}
+		fmt.Fprintf(stdout, "YubiKey %d enrolled as %s %s (slot %#x): %s\n", e.Serial, r, id, e.Slot, e.Recipient)
+		return nil
+	})
+}
+
+const recipientUsage = `valv recipient COMPARTMENT [--vault DIR]
+
+Prints the compartment's public age recipient: anything encrypted to it
+(age -r RECIPIENT) can be imported while the compartment is locked, and only
+its key holders can read it. Needs no card.`
+
+func recipientCommand(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("valv recipient", recipientUsage, stderr)
+	dir := fs.String("vault", defaultVaultDir(), "vault `folder`")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	v, err := store.Open(*dir)
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	r, err := v.CompartmentRecipient(pos[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, r)
+	return nil
+}

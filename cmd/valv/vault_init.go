@@ -1,0 +1,159 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/valv-vault/valv/crypto/card"
+	"github.com/valv-vault/valv/crypto/recovery"
+	"github.com/valv-vault/valv/store"
+)
+
+const initUsage = `valv init --holder NAME --recovery-out FILE [--recovery-protected-out FILE] [--card SERIAL] [--pin-stdin] [--vault DIR]
+
+Creates a vault, writes its recovery key to FILE (print it, then lock it
+away: it opens every backup), and enrols the YubiKey present as the first
+admin key holder. Asks, in this order: the card's current PIN, a new PIN,
+the current PUK, a new PUK (then, with --recovery-protected-out, a
+passphrase for the protected copy). With --pin-stdin each is one line of
+standard input.`
+
+func initCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("valv init", initUsage, stderr)
+	var cf cardFlags
+	cf.register(fs)
+	dir := fs.String("vault", defaultVaultDir(), "vault `folder` to create")
+	holder := fs.String("holder", "", "the first admin's `NAME`")
+	recoveryOut := fs.String("recovery-out", "", "write the recovery key to this new `FILE`")
+	protectedOut := fs.String("recovery-protected-out", "", "also write a passphrase-protected copy to this new `FILE` (for a separate USB)")
+	touch := fs.String("touch", "cached", "touch policy of the card's keys: never, cached or always")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if *holder == "" || *recoveryOut == "" || fs.NArg() != 0 {
+		fs.Usage()
+		return errUsage
+	}
+	tp, err := parseTouch(*touch)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Lstat(filepath.Join(*dir, store.DirectoryFile)); err == nil {
+		return fmt.Errorf("%s already holds a vault; choose another folder with --vault", *dir)
+	}
+	for _, f := range []string{*recoveryOut, *protectedOut} {
+		if _, err := os.Lstat(f); f != "" && err == nil {
+			return fmt.Errorf("%s already exists; Valv does not overwrite a key file", f)
+		}
+	}
+
+	s, err := cf.open()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	pins := newPINSource(cf.pinStdin, stdin, stderr)
+	opts, err := askEnrolPINs(pins)
+	if err != nil {
+		return err
+	}
+	var passphrase string
+	if *protectedOut != "" {
+		if passphrase, err = pins.askNew("passphrase for the protected recovery copy"); err != nil {
+			return err
+		}
+		if len(passphrase) < 12 {
+			return errors.New("the recovery passphrase must be at least 12 characters; nothing was created")
+		}
+	}
+
+	// The recovery key is written first, so that no vault ever exists
+	// without it; it is removed again if the vault cannot be made.
+	key, err := recovery.Generate()
+	if err != nil {
+		return err
+	}
+	if err := key.WriteFile(*recoveryOut); err != nil {
+		return err
+	}
+	created := false
+	defer func() {
+		if !created {
+			os.Remove(*recoveryOut)
+			if *protectedOut != "" {
+				os.Remove(*protectedOut)
+			}
+		}
+	}()
+	if *protectedOut != "" {
+		if err := key.WriteProtectedFile(*protectedOut, passphrase, 0); err != nil {
+			return err
+		}
+	}
+
+	opts.Name, opts.Touch = *holder, tp
+	if tp != card.TouchNever {
+		fmt.Fprintln(stderr, "Touch the YubiKey when it blinks.")
+	}
+	e, err := s.Enrol(opts)
+	if err != nil {
+		return explainPINError(err, s.Info().Serial)
+	}
+	v, err := store.Create(*dir, key.Recipient(), store.HolderInfo{
+		Name: *holder, Serial: e.Serial, Slot: e.Slot, Recipient: e.Recipient,
+		SigningKey: e.SigningKey, Role: store.RoleAdmin,
+	})
+	if err != nil {
+		return fmt.Errorf("the card is enrolled but the vault could not be made: %w", err)
+	}
+	created = true
+	if err := v.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "vault created in %s\n", *dir)
+	fmt.Fprintf(stdout, "recovery key written to %s: print it, then lock it away; it opens every backup\n", *recoveryOut)
+	if *protectedOut != "" {
+		fmt.Fprintf(stdout, "passphrase-protected copy written to %s\n", *protectedOut)
+	}
+	fmt.Fprintf(stdout, "YubiKey %d enrolled as admin in slot %#x: %s\n", e.Serial, e.Slot, e.Recipient)
+	return nil
+}
+
+// askEnrolPINs asks what enrolling a card needs, in the documented order:
+// current PIN, new PIN, current PUK, new PUK.
+func askEnrolPINs(pins *pinSource) (card.EnrolOptions, error) {
+	var o card.EnrolOptions
+	var err error
+	if o.PIN, err = pins.ask("card's current PIN (factory: 123456)"); err != nil {
+		return o, err
+	}
+	if o.NewPIN, err = pins.askNew("new PIN (6–8 characters)"); err != nil {
+		return o, err
+	}
+	if o.PUK, err = pins.ask("card's current PUK (factory: 12345678)"); err != nil {
+		return o, err
+	}
+	if o.NewPUK, err = pins.askNew("new PUK (6–8 characters)"); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+func parseTouch(s string) (card.Touch, error) {
+	switch s {
+	case "never":
+		return card.TouchNever, nil
+	case "cached":
+		return card.TouchCached, nil
+	case "always":
+		return card.TouchAlways, nil
+	}
+	return 0, fmt.Errorf("touch policy %q: want never, cached or always", s)
+}
