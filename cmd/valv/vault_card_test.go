@@ -104,3 +104,39 @@ func TestTwoKeyHolders(t *testing.T) {
 		}
 	}
 }
+
+// TestRecoveryKeyEnrolsReplacementCard: every card is lost; the recovery
+// key from the safe opens the vault, enrols a new card as admin and grants
+// it the compartments, and the new card then opens them.
+func TestRecoveryKeyEnrolsReplacementCard(t *testing.T) {
+	e := pcsctest.Require(t, yubisim.Config{Serial: 42000001}, yubisim.Config{Serial: 42000002})
+	lost, replacement := fmt.Sprint(e.Card(0).Serial()), fmt.Sprint(e.Card(1).Serial())
+	dir := t.TempDir()
+	vault := filepath.Join(dir, "vault")
+	recoveryFile := filepath.Join(dir, "recovery.txt")
+	must := func(stdin string, args ...string) string {
+		t.Helper()
+		code, out, errOut := runCLI(t, stdin, args...)
+		if code != 0 {
+			t.Fatalf("valv %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+		}
+		return out
+	}
+	must("123456\n11223344\n12345678\n87654321\n", "init", "--vault", vault, "--holder", "Astrid Admin",
+		"--recovery-out", recoveryFile, "--card", lost, "--pin-stdin", "--touch", "never")
+	comp := strings.TrimSpace(must("11223344\n", "compartment", "create", "--vault", vault, "--card", lost, "--pin-stdin", "Arkiv"))
+	must("11223344\n", "customer", "add", "--vault", vault, "--card", lost, "--pin-stdin", "--compartment", comp, "--name", "Erik Kund")
+
+	e.RemoveCard(0) // the admin's card is gone for good
+
+	out := must("123456\n24681357\n12345678\n97531864\n", "enrol", "--vault", vault, "--identity", recoveryFile,
+		"--new-card", replacement, "--holder", "Astrid Admin", "--role", "admin", "--pin-stdin", "--touch", "never")
+	if !strings.Contains(out, "enrolled as admin") {
+		t.Fatalf("enrol with the recovery key: %s", out)
+	}
+	must("", "grant", "--vault", vault, "--identity", recoveryFile, "--compartment", comp, "--holder", replacement)
+	out = must("24681357\n", "customer", "list", "--vault", vault, "--card", replacement, "--pin-stdin", "--compartment", comp)
+	if len(strings.Fields(out)) == 0 {
+		t.Fatal("the replacement card lists no customers")
+	}
+}
