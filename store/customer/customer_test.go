@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/valv-vault/valv/store/idnumber"
 )
 
 var today = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -167,7 +169,7 @@ func TestPersonalNumber(t *testing.T) {
 func withLuhn(s string) string {
 	for c := byte('0'); c <= '9'; c++ {
 		d, _ := digitsOf(s+string(c), "")
-		if luhn(d) {
+		if idnumber.Luhn(d) {
 			return s + string(c)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/valv-vault/valv/store/idnumber"
 )
 
 // The validators below take what a person typed and return it in a
@@ -39,10 +41,10 @@ func ParsePersonalNumber(s string, today time.Time) (norm string, coordination b
 		return "", false, errors.New("write it as YYYYMMDD-NNNN or YYMMDD-NNNN (10 or 12 digits)")
 	}
 	last10 := d[len(d)-10:]
-	if !luhn(last10) {
+	if !idnumber.Luhn(last10) {
 		return "", false, errors.New("the check digit (the last one) is wrong; check for a typo")
 	}
-	m, day := num(last10[2:4]), num(last10[4:6])
+	m, day := idnumber.Value(last10[2:4]), idnumber.Value(last10[4:6])
 	if day > 60 {
 		coordination = true
 		day -= 60
@@ -50,12 +52,12 @@ func ParsePersonalNumber(s string, today time.Time) (norm string, coordination b
 	ty, tm, td := today.Date()
 	var y int
 	if len(d) == 12 {
-		y = num(d[:4])
+		y = idnumber.Value(d[:4])
 		if y < 1850 {
 			return "", false, errors.New("the year is before 1850")
 		}
 	} else {
-		y = ty - ty%100 + num(d[:2])
+		y = ty - ty%100 + idnumber.Value(d[:2])
 		if after(y, m, day, ty, int(tm), td) {
 			y -= 100
 		}
@@ -63,7 +65,7 @@ func ParsePersonalNumber(s string, today time.Time) (norm string, coordination b
 			y -= 100
 		}
 	}
-	if !validDate(y, m, day) {
+	if !idnumber.ValidDate(y, m, day) {
 		if coordination {
 			return "", false, errors.New("not a real date (in a samordningsnummer the day is the birth day plus 60)")
 		}
@@ -109,7 +111,7 @@ func ParseOrgNumber(s string) (string, error) {
 		return "", errors.New("the third digit of an organisationsnummer is 2 or more; a sole trader's number is the personnummer, which goes in its own field")
 	case d[0] == 0 || d[0] == 4:
 		return "", errors.New("the first digit (the legal form) cannot be 0 or 4")
-	case !luhn(d):
+	case !idnumber.Luhn(d):
 		return "", errors.New("the check digit (the last one) is wrong; check for a typo")
 	}
 	return ascii(d[:6]) + "-" + ascii(d[6:]), nil
@@ -125,9 +127,9 @@ func ParseCard(s string) (string, error) {
 		return "", errors.New("only digits, spaces and hyphens are allowed")
 	case len(d) < 13 || len(d) > 19:
 		return "", errors.New("a card number has 13 to 19 digits")
-	case allSame(d):
+	case idnumber.AllSame(d):
 		return "", errors.New("this is not a card number")
-	case !luhn(d):
+	case !idnumber.Luhn(d):
 		return "", errors.New("the check digit (the last one) is wrong; check for a typo")
 	}
 	return ascii(d), nil
@@ -162,17 +164,17 @@ func ParseAccount(s string) (string, error) {
 		if cl[0] != 8 {
 			return "", errors.New("only Swedbank clearing numbers (8xxx-x) have five digits")
 		}
-		if !luhn(cl) {
+		if !idnumber.Luhn(cl) {
 			return "", errors.New("the clearing number's fifth (check) digit is wrong")
 		}
 	} else if len(cl) != 4 {
 		return "", errors.New("the clearing number has four digits (five for Swedbank 8xxx-x)")
 	}
-	t := clearingType(num(cl[:4]))
+	t := idnumber.ClearingType(idnumber.Value(cl[:4]))
 	if t == 0 {
 		return "", errors.New("no Swedish bank has this clearing number")
 	}
-	if len(acc) == 0 || !validAccount(t, cl[:4], acc) {
+	if len(acc) == 0 || !idnumber.ValidAccount(t, cl[:4], acc) {
 		return "", errors.New("the account number does not have the bank's length or check digit; check for a typo")
 	}
 	return ascii(cl) + "-" + ascii(acc), nil
@@ -194,7 +196,7 @@ func parseIBAN(s string) (string, error) {
 			return "", errors.New("an IBAN has only letters, digits and spaces")
 		}
 	}
-	want := ibanLengths[[2]byte{b[0], b[1]}]
+	want := idnumber.IBANLength(b[0], b[1])
 	switch {
 	case want == 0:
 		return "", errors.New("the IBAN's country code is not in the IBAN registry")
@@ -203,17 +205,7 @@ func parseIBAN(s string) (string, error) {
 	case b[2] > '9' || b[3] > '9':
 		return "", errors.New("the IBAN's third and fourth characters are check digits")
 	}
-	// Move the first four characters to the end, letters to 10–35, mod 97.
-	r := 0
-	for i := range b {
-		c := b[(i+4)%len(b)]
-		if c <= '9' {
-			r = (r*10 + int(c-'0')) % 97
-		} else {
-			r = (r*100 + int(c-'A'+10)) % 97
-		}
-	}
-	if r != 1 {
+	if !idnumber.IBANMod97(b) {
 		return "", errors.New("the IBAN's check digits are wrong; check for a typo")
 	}
 	return string(b), nil
@@ -260,7 +252,7 @@ func ParseDate(s string) (string, error) {
 		return "", bad
 	}
 	d, ok := digitsOf(s, "-")
-	if !ok || len(d) != 8 || d[0] == 0 || !validDate(num(d[:4]), num(d[4:6]), num(d[6:])) {
+	if !ok || len(d) != 8 || d[0] == 0 || !idnumber.ValidDate(idnumber.Value(d[:4]), idnumber.Value(d[4:6]), idnumber.Value(d[6:])) {
 		return "", bad
 	}
 	return s, nil

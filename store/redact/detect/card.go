@@ -1,5 +1,7 @@
 package detect
 
+import "github.com/valv-vault/valv/store/idnumber"
+
 // card matches a payment card number (PAN) at group k: 13 to 19 digits,
 // written together or in groups of four (the last shorter) or in the
 // 4-6-5 and 4-6-4 groups of American Express and Diners, joined by spaces or
@@ -52,14 +54,14 @@ func (s *scanner) card(k int) cand {
 // its length, and Luhn.
 func cardNumber(d []byte) bool {
 	l := len(d)
-	if l < 13 || l > 19 || !issuer(d, l) || allSame(d) {
+	if l < 13 || l > 19 || !issuer(d, l) || idnumber.AllSame(d) {
 		return false
 	}
-	return luhn(d)
+	return idnumber.Luhn(d)
 }
 
 func issuer(d []byte, l int) bool {
-	p2, p3, p4 := num(d[:2]), num(d[:3]), num(d[:4])
+	p2, p3, p4 := idnumber.Value(d[:2]), idnumber.Value(d[:3]), idnumber.Value(d[:4])
 	switch {
 	case d[0] == 4: // Visa
 		return l == 13 || l == 16 || l == 19

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/valv-vault/valv/store/idnumber"
 )
 
 // Each detector has a fuzz target that runs the scanner with only that
@@ -96,11 +98,11 @@ func recheck(k Kind, v []byte) bool {
 		if len(v) > 0 && isLetter(v[0]) && len(d) == 12 { // VAT number SE…01
 			d = d[:10]
 		}
-		return (len(d) == 10 || len(d) == 12) && luhn(d[len(d)-10:])
+		return (len(d) == 10 || len(d) == 12) && idnumber.Luhn(d[len(d)-10:])
 	case Card:
-		return len(d) >= 13 && len(d) <= 19 && luhn(d)
+		return len(d) >= 13 && len(d) <= 19 && idnumber.Luhn(d)
 	case Bankgiro, Plusgiro:
-		return len(d) >= 5 && len(d) <= 8 && luhn(d)
+		return len(d) >= 5 && len(d) <= 8 && idnumber.Luhn(d)
 	case IBAN:
 		s := strings.ToUpper(strings.ReplaceAll(string(v), " ", ""))
 		s = s[4:] + s[:4]

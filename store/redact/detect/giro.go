@@ -1,5 +1,7 @@
 package detect
 
+import "github.com/valv-vault/valv/store/idnumber"
+
 // bankgiro matches a Bankgiro number at group k: seven or eight digits
 // written NNN-NNNN or NNNN-NNNN, passing Luhn. Written without the dash, or
 // as a range of years ("1990-2010"), it is taken only next to "bankgiro" or
@@ -8,7 +10,7 @@ func (s *scanner) bankgiro(k int) cand {
 	l0 := s.glen(k)
 	if (l0 == 3 || l0 == 4) && s.sep(k) == sepDash && s.glen(k+1) == 4 {
 		d := s.digits(k, 2)
-		if d[0] == 0 || !luhn(d) || allSame(d) {
+		if d[0] == 0 || !idnumber.Luhn(d) || idnumber.AllSame(d) {
 			return cand{}
 		}
 		c := s.contextAt(s.g[k].s)
@@ -27,7 +29,7 @@ func (s *scanner) bankgiro(k int) cand {
 	}
 	if (l0 == 7 || l0 == 8) && s.sep(k) != sepDash {
 		d := s.digits(k, 1)
-		if d[0] == 0 || !luhn(d) || dateLike(d) || !s.contextAt(s.g[k].s).labels(Bankgiro) {
+		if d[0] == 0 || !idnumber.Luhn(d) || dateLike(d) || !s.contextAt(s.g[k].s).labels(Bankgiro) {
 			return cand{}
 		}
 		return s.span(Bankgiro, k, 1, 0.9)
@@ -37,11 +39,11 @@ func (s *scanner) bankgiro(k int) cand {
 
 // dateLike reports whether eight digits read as a date, YYYYMMDD.
 func dateLike(d []byte) bool {
-	return len(d) == 8 && yearLike(d[:4]) && date{num(d[:4]), num(d[4:6]), num(d[6:])}.valid()
+	return len(d) == 8 && yearLike(d[:4]) && date{idnumber.Value(d[:4]), idnumber.Value(d[4:6]), idnumber.Value(d[6:])}.valid()
 }
 
 func yearLike(d []byte) bool {
-	y := num(d)
+	y := idnumber.Value(d)
 	return y >= 1800 && y <= 2199
 }
 
@@ -59,7 +61,7 @@ func (s *scanner) plusgiro(k int) cand {
 	if j >= s.ng || s.sep(j) != sepDash || s.glen(j+1) != 1 {
 		// Without the dash, only next to the word.
 		if l := s.glen(k); j == k && l >= 5 && l <= 8 && s.sep(k) != sepDash {
-			if d := s.digits(k, 1); luhn(d) && !allSame(d) && !dateLike(d) && s.contextAt(s.g[k].s).labels(Plusgiro) {
+			if d := s.digits(k, 1); idnumber.Luhn(d) && !idnumber.AllSame(d) && !dateLike(d) && s.contextAt(s.g[k].s).labels(Plusgiro) {
 				return s.span(Plusgiro, k, 1, 0.9)
 			}
 		}
@@ -67,7 +69,7 @@ func (s *scanner) plusgiro(k int) cand {
 	}
 	n := j + 2 - k
 	d := s.digits(k, n)
-	if len(d) < 5 || len(d) > 8 || !luhn(d) || allSame(d) {
+	if len(d) < 5 || len(d) > 8 || !idnumber.Luhn(d) || idnumber.AllSame(d) {
 		return cand{}
 	}
 	paired := j > k && s.glen(k) <= 3

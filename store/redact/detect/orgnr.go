@@ -1,5 +1,7 @@
 package detect
 
+import "github.com/valv-vault/valv/store/idnumber"
+
 // orgnr matches an organisationsnummer at group k: NNNNNN-NNNN, NNNNNNNNNN or
 // the 12-digit form 16NNNNNNNNNN. The first digit is a legal-form group
 // (1-3, 5-9), the third and fourth digits are 20 or more (so it is never a
@@ -36,7 +38,7 @@ func (s *scanner) orgnr(k int) cand {
 }
 
 func orgnrOK(d []byte) bool {
-	return d[0] != 0 && d[0] != 4 && d[2] >= 2 && luhn(d) && !allSame(d)
+	return d[0] != 0 && d[0] != 4 && d[2] >= 2 && idnumber.Luhn(d) && !idnumber.AllSame(d)
 }
 
 // vatSE matches a Swedish VAT number at i, the first digit after "SE":

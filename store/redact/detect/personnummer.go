@@ -1,5 +1,7 @@
 package detect
 
+import "github.com/valv-vault/valv/store/idnumber"
+
 // personnummer matches a personnummer or samordningsnummer at group k:
 // YYMMDD-NNNN, YYMMDD+NNNN (100 years or older), YYMMDDNNNN,
 // YYYYMMDD-NNNN or YYYYMMDDNNNN, and with a space for the dash right after
@@ -66,24 +68,24 @@ func (s *scanner) personnummer(k int) cand {
 func (s *scanner) checkPersonnummer(d []byte, plus bool) (Kind, bool) {
 	full := len(d)
 	last10 := d[full-10:]
-	if !luhn(last10) || allSame(last10) {
+	if !idnumber.Luhn(last10) || idnumber.AllSame(last10) {
 		return 0, false
 	}
 	kind := Personnummer
-	dt := date{m: num(d[full-8 : full-6]), d: num(d[full-6 : full-4])}
+	dt := date{m: idnumber.Value(d[full-8 : full-6]), d: idnumber.Value(d[full-6 : full-4])}
 	if dt.d > 60 {
 		kind = Samordningsnummer
 		dt.d -= 60
 	}
 	if full == 12 {
-		dt.y = num(d[:4])
+		dt.y = idnumber.Value(d[:4])
 		if dt.y < 1800 {
 			return 0, false
 		}
 	} else {
 		// The century: the latest one that puts the date on or before
 		// today; '+' adds a hundred years of age.
-		yy := num(d[:2])
+		yy := idnumber.Value(d[:2])
 		dt.y = s.today.y - s.today.y%100 + yy
 		if s.today.before(dt) {
 			dt.y -= 100

@@ -1,5 +1,7 @@
 package detect
 
+import "github.com/valv-vault/valv/store/idnumber"
+
 // phone matches a phone number at group k.
 //
 // Swedish numbers start with the trunk 0 and have 8 to 10 digits:
@@ -141,7 +143,7 @@ func (s *scanner) intlPhone(k, m int, d []byte, pre int) float32 {
 	if m > 2 && s.glen(k+1) == 1 && nsn[0] == 0 && s.sep(k) == sepOpen && s.sep(k+1) == sepClose {
 		nsn = nsn[1:]
 	}
-	switch num(d[:cc]) {
+	switch idnumber.Value(d[:cc]) {
 	case 46:
 		if len(nsn) > 0 && nsn[0] == 0 {
 			nsn = nsn[1:] // "+46 070-…", a common slip
