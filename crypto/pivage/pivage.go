@@ -215,6 +215,12 @@ func (i *Identity) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 	if len(mine) == 0 {
 		return nil, age.ErrIncorrectIdentity
 	}
+	// A real file has one stanza per recipient; two with this key's tag
+	// is already a 1-in-4-billion tag clash. More is a crafted file that
+	// would keep the card busy (or waiting for a touch) for each one.
+	if len(mine) > maxMatchingStanzas {
+		return nil, fmt.Errorf("pivage: %d piv-p256 stanzas carry this key's tag; a file has at most %d: it was crafted or damaged", len(mine), maxMatchingStanzas)
+	}
 	for _, st := range mine {
 		shared, err := i.key.ECDH(st.epk)
 		if err != nil {
@@ -232,6 +238,9 @@ func (i *Identity) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 	}
 	return nil, fmt.Errorf("%w: a piv-p256 stanza carries this key's tag but does not decrypt with it (the file is damaged, or another key shares the 4-byte tag)", age.ErrIncorrectIdentity)
 }
+
+// maxMatchingStanzas bounds the card operations one Unwrap may cause.
+const maxMatchingStanzas = 2
 
 type stanza struct {
 	tag      [TagSize]byte

@@ -744,3 +744,45 @@ func BenchmarkUnwrap(b *testing.B) {
 		}
 	}
 }
+
+// A crafted file with many stanzas for one key must not make the card do
+// an ECDH (or wait for a touch) for each.
+func TestUnwrapBoundsCardWork(t *testing.T) {
+	priv, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	id, err := NewIdentity(countingAgreer{priv, &calls})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := id.Recipient().Wrap(make([]byte, 16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var many []*age.Stanza
+	for range 50 {
+		many = append(many, st[0])
+	}
+	if _, err := id.Unwrap(many); err == nil {
+		t.Fatal("50 stanzas with one tag were accepted")
+	}
+	if calls != 0 {
+		t.Errorf("the key was used %d times for a crafted file", calls)
+	}
+	if _, err := id.Unwrap(append(many[:1:1], st[0])); err != nil {
+		t.Errorf("two matching stanzas (a tag clash) refused: %v", err)
+	}
+}
+
+type countingAgreer struct {
+	k     *ecdh.PrivateKey
+	calls *int
+}
+
+func (c countingAgreer) Public() crypto.PublicKey { return c.k.PublicKey() }
+func (c countingAgreer) ECDH(p *ecdh.PublicKey) ([]byte, error) {
+	*c.calls++
+	return c.k.ECDH(p)
+}

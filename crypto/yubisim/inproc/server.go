@@ -288,24 +288,24 @@ func (s *Server) handle(c *conn, cmd uint32, b []byte) error {
 
 	case cmdReconnect:
 		putU32(b, 16, protocolT1)
-		putU32(b, 20, s.reconnect(u32(b, 0), u32(b, 12)))
+		putU32(b, 20, s.reconnect(c, u32(b, 0), u32(b, 12)))
 		return c.write(b)
 
 	case cmdDisconnect:
-		putU32(b, 8, s.disconnect(u32(b, 0), u32(b, 4)))
+		putU32(b, 8, s.disconnect(c, u32(b, 0), u32(b, 4)))
 		return c.write(b)
 
 	case cmdBeginTransaction:
-		putU32(b, 4, s.begin(u32(b, 0)))
+		putU32(b, 4, s.begin(c, u32(b, 0)))
 		return c.write(b)
 
 	case cmdEndTransaction:
-		putU32(b, 8, s.end(u32(b, 0), u32(b, 4)))
+		putU32(b, 8, s.end(c, u32(b, 0), u32(b, 4)))
 		return c.write(b)
 
 	case cmdStatus:
 		s.mu.Lock()
-		_, _, rv := s.cardFor(u32(b, 0), false)
+		_, _, rv := s.cardFor(c, u32(b, 0), false)
 		s.mu.Unlock()
 		putU32(b, 4, rv)
 		return c.write(b)
@@ -399,11 +399,21 @@ func (s *Server) connect(c *conn, name string, share uint32) (uint32, uint32) {
 	return id, scardSuccess
 }
 
+// handleOf returns the handle id if connection c made it: a client cannot
+// drive another client's handle by guessing its number, as with pcscd.
+// Called with s.mu held.
+func (s *Server) handleOf(c *conn, id uint32) *handle {
+	if h := s.handles[id]; h != nil && h.owner == c {
+		return h
+	}
+	return nil
+}
+
 // cardFor finds the card behind a handle. With transact set, a transaction
 // held by another handle is a sharing violation (the client retries).
 // Called with s.mu held.
-func (s *Server) cardFor(id uint32, transact bool) (*handle, Card, uint32) {
-	h := s.handles[id]
+func (s *Server) cardFor(c *conn, id uint32, transact bool) (*handle, Card, uint32) {
+	h := s.handleOf(c, id)
 	if h == nil {
 		return nil, nil, scardEInvalidHandle
 	}
@@ -417,10 +427,10 @@ func (s *Server) cardFor(id uint32, transact bool) (*handle, Card, uint32) {
 	return h, r.card, scardSuccess
 }
 
-func (s *Server) reconnect(id, init uint32) uint32 {
+func (s *Server) reconnect(c *conn, id, init uint32) uint32 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h := s.handles[id]
+	h := s.handleOf(c, id)
 	if h == nil {
 		return scardEInvalidHandle
 	}
@@ -432,10 +442,10 @@ func (s *Server) reconnect(id, init uint32) uint32 {
 	return scardSuccess
 }
 
-func (s *Server) disconnect(id, disposition uint32) uint32 {
+func (s *Server) disconnect(c *conn, id, disposition uint32) uint32 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h, card, rv := s.cardFor(id, false)
+	h, card, rv := s.cardFor(c, id, false)
 	if h == nil {
 		return rv
 	}
@@ -454,20 +464,20 @@ func (s *Server) dropHandle(id uint32) {
 	delete(s.handles, id)
 }
 
-func (s *Server) begin(id uint32) uint32 {
+func (s *Server) begin(c *conn, id uint32) uint32 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h, _, rv := s.cardFor(id, true)
+	h, _, rv := s.cardFor(c, id, true)
 	if rv == scardSuccess {
 		h.reader.lockedBy = id
 	}
 	return rv
 }
 
-func (s *Server) end(id, disposition uint32) uint32 {
+func (s *Server) end(c *conn, id, disposition uint32) uint32 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h, card, rv := s.cardFor(id, true)
+	h, card, rv := s.cardFor(c, id, true)
 	if rv != scardSuccess {
 		return rv
 	}
@@ -491,7 +501,7 @@ func (s *Server) transmit(c *conn, b []byte) error {
 	recvMax := u32(b, 24)
 
 	s.mu.Lock()
-	_, card, rv := s.cardFor(u32(b, 0), true)
+	_, card, rv := s.cardFor(c, u32(b, 0), true)
 	s.mu.Unlock()
 	var rapdu []byte
 	if rv == scardSuccess {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"slices"
@@ -281,4 +282,62 @@ func dialRaw() (net.Conn, error) {
 		return nil, errors.Join(errors.New("dialing the server"), err)
 	}
 	return c, nil
+}
+
+// rawRequest sends one request struct with its header and reads n bytes.
+func rawRequest(t *testing.T, c net.Conn, cmd uint32, body []byte, extra []byte, n int) []byte {
+	t.Helper()
+	hdr := make([]byte, 8)
+	putU32(hdr, 0, uint32(len(body)))
+	putU32(hdr, 4, cmd)
+	if _, err := c.Write(append(append(hdr, body...), extra...)); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]byte, n)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(c, out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// A client cannot drive another client's card handle by its number.
+func TestHandleBelongsToItsConnection(t *testing.T) {
+	readerA.Insert(&fakeCard{serial: 8})
+	defer readerA.Remove()
+	a, err := dialRaw()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := dialRaw()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+
+	est := rawRequest(t, a, cmdEstablishContext, make([]byte, 12), nil, 12)
+	connect := make([]byte, structSize[cmdConnect])
+	putU32(connect, 0, u32(est, 4))
+	copy(connect[4:], "Test Reader A")
+	putU32(connect, 4+maxReaderName, shareShared)
+	connect = rawRequest(t, a, cmdConnect, connect, nil, len(connect))
+	if rv := u32(connect, 4+maxReaderName+16); rv != scardSuccess {
+		t.Fatalf("connect: rv %#x", rv)
+	}
+	hCard := u32(connect, 4+maxReaderName+8)
+
+	apdu := []byte{0x00, 0xF8, 0x00, 0x00, 0x00}
+	tx := make([]byte, 32)
+	putU32(tx, 0, hCard)
+	putU32(tx, 12, uint32(len(apdu)))
+	putU32(tx, 24, 258)
+	got := rawRequest(t, b, cmdTransmit, tx, apdu, 32)
+	if rv := u32(got, 28); rv != scardEInvalidHandle {
+		t.Fatalf("another connection's transmit: rv %#x, want invalid handle", rv)
+	}
+	got = rawRequest(t, a, cmdTransmit, tx, apdu, 32)
+	if rv := u32(got, 28); rv != scardSuccess {
+		t.Fatalf("owner's transmit: rv %#x", rv)
+	}
 }
