@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -317,6 +318,15 @@ func (s *Session) Grant(cid CompartmentID, holder HolderID) error {
 		if slices.Contains(grants, holder) {
 			return fmt.Errorf("store: key holder %s already holds compartment %s", holder, cid)
 		}
+		if err := s.v.db.View(func(dtx *bolt.Tx) error {
+			h, _, err := s.v.holder(dtx, holder)
+			if err == nil && h.Inactive {
+				err = ErrDeactivated
+			}
+			return err
+		}); err != nil {
+			return err
+		}
 		grants = append(grants, holder)
 		wrapped, err := s.wrapCompartment(c.key, grants)
 		if err != nil {
@@ -436,6 +446,12 @@ func (s *Session) Revoke(cid CompartmentID, holder HolderID, progress Progress) 
 			if err := w.flush(); err != nil {
 				return err
 			}
+			// Documents: re-encrypted to the new key, chunk by chunk.
+			droppedDocs, err := reencryptDocuments(context.Background(), otx, ndb, c.kr, c.key.Identity(), newKR, newKey.Recipient(), tick)
+			if err != nil {
+				return err
+			}
+			dropped += droppedDocs
 			// The audit log: every entry that opens, re-chained in order.
 			var batch []Entry
 			flush := func() error {

@@ -641,6 +641,10 @@ func (s *Session) DeleteCustomer(code customer.Code) error {
 				return err
 			}
 		}
+		// The customer's documents go with it.
+		if _, err := deleteCustomerDocuments(tx, rid); err != nil {
+			return err
+		}
 		return appendEntries(tx, c.kr, Entry{Time: s.v.now(), Holder: s.actor, Action: ActionDelete, Object: canon})
 	})
 	if err != nil {

@@ -52,10 +52,14 @@ var (
 	bAudit       = []byte("audit")        // uint64be(seq) → link ‖ sealed entry
 	bCheckpoints = []byte("checkpoints")  // uint64be(size) ‖ holder id → sealed checkpoint
 	bPending     = []byte("pending-audit")
-	bCustomers   = []byte("customers") // record id → uint64be(version) ‖ sealed record
-	bHistory     = []byte("history")   // record id ‖ uint64be(version) → sealed record
-	bIndex       = []byte("index")     // record id → sealed code
-	bCodes       = []byte("codes")     // lookup tag of the code → record id
+	bCustomers   = []byte("customers")  // record id → uint64be(version) ‖ sealed record
+	bHistory     = []byte("history")    // record id ‖ uint64be(version) → sealed record
+	bIndex       = []byte("index")      // record id → sealed code
+	bCodes       = []byte("codes")      // lookup tag of the code → record id
+	bDocuments   = []byte("documents")  // compartment: document id → customer record id ‖ sealed metadata
+	bDocChunks   = []byte("doc-chunks") // compartment: document id ‖ uint64be(index) → ≤ 1 MiB of the document's age stream
+	bStaff       = []byte("staff")      // directory: staff id → sealed staff record (made on first use)
+	bStaffNDA    = []byte("staff-nda")  // directory: staff id ‖ uint32be(chunk) → sealed chunk of the signed NDA
 )
 
 // Keys in the meta bucket.
@@ -139,9 +143,27 @@ func initMeta(tx *bolt.Tx, kind string, version uint32) (*bolt.Bucket, error) {
 	return m, m.Put(kFormat, u32(version))
 }
 
+// openHooks[kind] run, in order, whenever a file of that kind is opened,
+// after checkFormat has migrated it. They need no key. (Documents: the
+// sweep of chunks that an interrupted addition left behind.)
+var openHooks = map[string][]func(db *bolt.DB) error{}
+
 // checkFormat reads the kind and version of a file, migrates an older file
 // to the current version in one transaction, and refuses a newer one.
+// Then it runs the kind's openHooks.
 func checkFormat(db *bolt.DB, kind string, current uint32) error {
+	if err := migrateFormat(db, kind, current); err != nil {
+		return err
+	}
+	for _, hook := range openHooks[kind] {
+		if err := hook(db); err != nil {
+			return fmt.Errorf("store: opening %s: %w", filepath.Base(db.Path()), err)
+		}
+	}
+	return nil
+}
+
+func migrateFormat(db *bolt.DB, kind string, current uint32) error {
 	var version uint32
 	err := db.View(func(tx *bolt.Tx) error {
 		m := tx.Bucket(bMeta)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 	bolt "go.etcd.io/bbolt"
@@ -42,10 +43,21 @@ func newTestHolder(t testing.TB, name string, role Role) *testHolder {
 	}
 	nextSerial++
 	return &testHolder{
-		info:     HolderInfo{Name: name, Serial: nextSerial, Slot: 0x82, Recipient: id.Recipient(), SigningKey: &sk.PublicKey, Role: role},
+		info: HolderInfo{Name: name, Serial: nextSerial, Slot: 0x82, Recipient: id.Recipient(), SigningKey: &sk.PublicKey, Role: role,
+			Staff: clearedStaff(name)},
 		identity: id,
 		signer:   sk,
 	}
+}
+
+// clearedStaff is a staff record with a passed screening and a signed
+// NDA, which enrolment requires.
+func clearedStaff(name string) *StaffInfo {
+	day := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)
+	return &StaffInfo{Name: name, Title: "Handläggare",
+		Screening:   Screening{Status: ScreeningPassed, Date: day, By: "Säkerhetsavdelningen"},
+		NDASigned:   day,
+		NDADocument: []byte("%PDF-1.4 signed NDA\n")}
 }
 
 type testVault struct {

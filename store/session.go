@@ -106,6 +106,9 @@ func (v *Vault) Unlock(identity age.Identity, signer crypto.Signer) (*Session, e
 			return nil, ErrUnknownIdentity
 		}
 		h := hs[i]
+		if h.Inactive {
+			return nil, ErrDeactivated
+		}
 		s.actor, s.role = h.ID, h.Role
 		if signer != nil {
 			if eq, ok := signer.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(h.SigningKey) {
@@ -400,6 +403,29 @@ func (s *Session) Holders() ([]Holder, error) {
 				return err
 			}
 		}
+		b := tx.Bucket(bStaff)
+		if b == nil {
+			return nil
+		}
+		var staff []StaffID
+		b.ForEach(func(k, _ []byte) error {
+			var sid StaffID
+			if copy(sid[:], k) == len(sid) {
+				staff = append(staff, sid)
+			}
+			return nil
+		})
+		for _, sid := range staff {
+			r, err := getStaff(tx, s.dirKR, sid)
+			if err != nil {
+				return err
+			}
+			for i := range hs {
+				if slices.Contains(r.Holders, hs[i].ID) {
+					hs[i].StaffID = sid
+				}
+			}
+		}
 		return nil
 	})
 	return hs, err
@@ -407,7 +433,11 @@ func (s *Session) Holders() ([]Holder, error) {
 
 // Enrol adds a key holder (admins only). An admin also gets the directory
 // key: it is re-wrapped to every admin and the recovery recipient.
-// Screening and NDA checks belong to the staff register (not yet built).
+//
+// The key holder belongs to a person of the staff register
+// (h.StaffID, or a new record h.Staff), who must have a passed screening
+// and an NDA on file; otherwise Enrol fails with an error wrapping
+// ErrNotScreened or ErrNoNDA that says what to record first.
 func (s *Session) Enrol(h HolderInfo) (HolderID, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -416,6 +446,30 @@ func (s *Session) Enrol(h HolderInfo) (HolderID, error) {
 	}
 	if h.Role == "" {
 		h.Role = RoleHolder
+	}
+	now := s.v.now()
+	var staff *staffRecord
+	var ndaDoc []byte
+	var err error
+	switch {
+	case h.Staff != nil && h.StaffID != (ID{}):
+		return ID{}, errors.New("store: give the key holder's staff id or a new staff record, not both")
+	case h.Staff != nil:
+		if staff, ndaDoc, err = newStaff(h.Staff, now, []string{"the person", "first", "first"}); err != nil {
+			return ID{}, err
+		}
+	case h.StaffID == (ID{}):
+		return ID{}, errors.New("store: a key holder must belong to a person of the staff register (add them with `valv staff add`)")
+	default:
+		if err := s.v.db.View(func(tx *bolt.Tx) (err error) {
+			staff, err = getStaff(tx, s.dirKR, h.StaffID)
+			return err
+		}); err != nil {
+			return ID{}, err
+		}
+	}
+	if h.Name == "" {
+		h.Name = staff.Name
 	}
 	if err := h.check(); err != nil {
 		return ID{}, err
@@ -435,6 +489,22 @@ func (s *Session) Enrol(h HolderInfo) (HolderID, error) {
 	}
 	id := newID()
 	err = s.v.db.Update(func(tx *bolt.Tx) error {
+		a, err := newAppender(tx, s.dirKR)
+		if err != nil {
+			return err
+		}
+		staffID := h.StaffID
+		if h.Staff != nil {
+			staffID = newID()
+			if err := addStaff(tx, s.dirKR, a, staffID, h.Staff, staff, ndaDoc, s.actor, now); err != nil {
+				return err
+			}
+		} else if staff, err = getStaff(tx, s.dirKR, staffID); err != nil {
+			return err
+		}
+		if err := linkHolder(tx, s.dirKR, staffID, staff, id); err != nil {
+			return err
+		}
 		if err := putHolder(tx, s.dirKR, id, rec, h.Name); err != nil {
 			return err
 		}
@@ -443,9 +513,16 @@ func (s *Session) Enrol(h HolderInfo) (HolderID, error) {
 				return err
 			}
 		}
-		return s.logDir(tx, Entry{Time: s.v.now(), Holder: s.actor, Action: ActionEnrol, Object: id.String()})
+		if err := a.add(Entry{Time: now, Holder: s.actor, Action: ActionEnrol, Object: id.String()}); err != nil {
+			return err
+		}
+		s.touched[ID{}] = true
+		return a.flush()
 	})
-	return id, err
+	if err != nil {
+		return ID{}, err
+	}
+	return id, nil
 }
 
 // rewrapDirectory wraps the directory key to every admin and the
@@ -454,7 +531,7 @@ func (s *Session) rewrapDirectory(tx *bolt.Tx) error {
 	rs := []age.Recipient{s.v.recovery}
 	err := tx.Bucket(bHolders).ForEach(func(k, val []byte) error {
 		h, err := decodeHolder(k, val)
-		if err != nil || h.Role != RoleAdmin {
+		if err != nil || h.Role != RoleAdmin || h.Inactive {
 			return err
 		}
 		r, err := pivage.ParseRecipient(h.Recipient)

@@ -36,10 +36,18 @@ const (
 )
 
 // HolderInfo describes a key holder to enrol: the public half of a
-// YubiKey's keys, and the person's name.
+// YubiKey's keys, and the person it belongs to.
 type HolderInfo struct {
-	// Name is the person's name. It is stored sealed under the directory
-	// key, so only admins (and the recovery key) read it.
+	// StaffID is the person's record in the staff register, which must
+	// have a passed screening and an NDA on file.
+	StaffID StaffID
+	// Staff, instead of StaffID, adds the person to the staff register
+	// with the key holder (Create needs this for the first admin). It
+	// must have a passed screening and the signed NDA.
+	Staff *StaffInfo
+	// Name is the person's name (default: the staff record's). It is
+	// stored sealed under the directory key, so only admins (and the
+	// recovery key) read it.
 	Name string
 	// Serial and Slot say which card and PIV slot hold the decryption key.
 	Serial uint32
@@ -52,11 +60,13 @@ type HolderInfo struct {
 	Role       Role
 }
 
-// A Holder is an enrolled key holder. Name is empty unless the session
-// holds the directory key.
+// A Holder is an enrolled key holder. Name and StaffID are empty unless
+// the session holds the directory key.
 type Holder struct {
 	ID         HolderID
 	Name       string
+	StaffID    StaffID
+	Inactive   bool // deactivated: it opens nothing
 	Serial     uint32
 	Slot       byte
 	Recipient  string // age1yubikey1…
@@ -71,6 +81,7 @@ type holderRecord struct {
 	Recipient  string `json:"recipient"`
 	SigningKey []byte `json:"signing_key"` // PKIX DER
 	Role       Role   `json:"role"`
+	Inactive   bool   `json:"inactive,omitempty"` // deactivated with its staff member
 }
 
 func (h *HolderInfo) check() error {
@@ -109,7 +120,7 @@ func (r *holderRecord) holder(id HolderID) (Holder, error) {
 	if err != nil {
 		return Holder{}, fmt.Errorf("store: key holder %s has a malformed signing key; the directory is damaged", id)
 	}
-	return Holder{ID: id, Serial: r.Serial, Slot: r.Slot, Recipient: r.Recipient, SigningKey: pub, Role: r.Role}, nil
+	return Holder{ID: id, Serial: r.Serial, Slot: r.Slot, Recipient: r.Recipient, SigningKey: pub, Role: r.Role, Inactive: r.Inactive}, nil
 }
 
 // A Vault is an open vault folder: the directory file is open, no key is.
@@ -133,7 +144,9 @@ type Vault struct {
 
 // Create makes a new vault in dir (made with mode 0700 if missing; an
 // existing folder must not hold a vault) with the recovery recipient and a
-// first admin key holder, and returns it open.
+// first admin key holder, and returns it open. firstAdmin.Staff is the
+// first admin's staff record, with a passed screening and the signed NDA:
+// nobody holds a key without them.
 //
 // It makes the directory key, wraps it to the admin and the recovery
 // recipient, and logs the creation and the enrolment in the directory's
@@ -148,6 +161,16 @@ func Create(dir string, recovery *age.X25519Recipient, firstAdmin HolderInfo) (*
 	}
 	if firstAdmin.Role != RoleAdmin {
 		return nil, errors.New("store: the first key holder must be an admin")
+	}
+	if firstAdmin.Staff == nil {
+		return nil, errors.New("store: the first admin needs a staff record with a passed screening and the signed NDA")
+	}
+	staff, ndaDoc, err := newStaff(firstAdmin.Staff, time.Now(), firstAdminCleared)
+	if err != nil {
+		return nil, err
+	}
+	if firstAdmin.Name == "" {
+		firstAdmin.Name = staff.Name
 	}
 	if err := firstAdmin.check(); err != nil {
 		return nil, err
@@ -220,9 +243,24 @@ func Create(dir string, recovery *age.X25519Recipient, firstAdmin HolderInfo) (*
 			return err
 		}
 		now := v.now()
-		return appendEntries(tx, kr,
-			Entry{Time: now, Holder: Recovery, Action: ActionCreateVault, Object: v.id.String()},
-			Entry{Time: now, Holder: Recovery, Action: ActionEnrol, Object: adminID.String()})
+		a, err := newAppender(tx, kr)
+		if err != nil {
+			return err
+		}
+		if err := a.add(Entry{Time: now, Holder: Recovery, Action: ActionCreateVault, Object: v.id.String()}); err != nil {
+			return err
+		}
+		staffID := newID()
+		if err := addStaff(tx, kr, a, staffID, firstAdmin.Staff, staff, ndaDoc, Recovery, now); err != nil {
+			return err
+		}
+		if err := linkHolder(tx, kr, staffID, staff, adminID); err != nil {
+			return err
+		}
+		if err := a.add(Entry{Time: now, Holder: Recovery, Action: ActionEnrol, Object: adminID.String()}); err != nil {
+			return err
+		}
+		return a.flush()
 	})
 	if err == nil {
 		err = os.Rename(tmp, path)

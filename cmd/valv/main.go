@@ -15,7 +15,9 @@
 //	valv compartment …       create and list compartments
 //	valv grant|revoke …      give or take a compartment from a key holder
 //	valv holder list         list the key holders
+//	valv staff …             the staff register: add, screen, nda, deactivate, list
 //	valv customer …          add, list, search, show and edit customers
+//	valv doc add|list|export attach, list and export a customer's documents
 //	valv audit verify|export check or export the audit log
 //	valv version             print the version
 package main
@@ -77,10 +79,14 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return grantCommand(args[0] == "revoke", args[1:], stdout, stderr)
 	case "holder":
 		return holderCommand(args[1:], stdout, stderr)
+	case "staff":
+		return staffCommand(args[1:], stdout, stderr)
 	case "customer":
 		return customerCommand(args[1:], stdout, stderr)
 	case "audit":
 		return auditCommand(args[1:], stdout, stderr)
+	case "doc":
+		return docCommand(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "valv %s\n", version)
 		return nil
@@ -107,8 +113,12 @@ const usage = `Usage:
                            compartments (ids; --names shows names)
   valv grant|revoke        give or take a compartment from a key holder
   valv holder list         list the key holders
+  valv staff add|screen|nda|link|deactivate|list
+                           the staff register: screening and NDAs (lists show ids; --names shows names)
   valv customer add|list|search|show|edit
                            customers (lists show codes only; show --reveal is logged)
+  valv doc add|list|export attach documents to a customer, list them, export one
+                           (add --protect: a passphrase of its own; export verifies before naming OUT)
   valv audit verify|export check the audit log, or export it (CSV or JSON Lines)
   valv version             print the version
 

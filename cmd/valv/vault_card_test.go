@@ -1,15 +1,23 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/valv-vault/valv/crypto/card"
+	"github.com/valv-vault/valv/crypto/compartmentkey"
 	"github.com/valv-vault/valv/crypto/yubisim"
 	"github.com/valv-vault/valv/crypto/yubisim/pcsctest"
+	"github.com/valv-vault/valv/store"
 )
 
 // TestTwoKeyHolders drives the vault commands with two simulated YubiKeys
@@ -32,8 +40,8 @@ func TestTwoKeyHolders(t *testing.T) {
 	const adminPIN, clerkPIN = "11223344", "55667788"
 
 	// The default PIN is refused as the new one, and nothing is created.
-	code, _, errOut := runCLI(t, "123456\n123456\n12345678\n87654321\n", "init", "--vault", vault, "--holder", "Astrid Admin",
-		"--recovery-out", recoveryFile, "--card", admin, "--pin-stdin", "--touch", "never")
+	code, _, errOut := runCLI(t, "123456\n123456\n12345678\n87654321\n", withScreening(t, dir, "init", "--vault", vault, "--holder", "Astrid Admin",
+		"--recovery-out", recoveryFile, "--card", admin, "--pin-stdin", "--touch", "never")...)
 	if code == 0 || !strings.Contains(errOut, "default") {
 		t.Fatalf("init with the default PIN as new PIN: %d %q", code, errOut)
 	}
@@ -41,16 +49,24 @@ func TestTwoKeyHolders(t *testing.T) {
 		t.Fatal("a failed init left its recovery key behind")
 	}
 
-	out := must("123456\n"+adminPIN+"\n12345678\n87654321\n", "init", "--vault", vault, "--holder", "Astrid Admin",
-		"--recovery-out", recoveryFile, "--card", admin, "--pin-stdin", "--touch", "never")
+	out := must("123456\n"+adminPIN+"\n12345678\n87654321\n", withScreening(t, dir, "init", "--vault", vault, "--holder", "Astrid Admin",
+		"--recovery-out", recoveryFile, "--card", admin, "--pin-stdin", "--touch", "never")...)
 	if !strings.Contains(out, "YubiKey "+admin+" enrolled as admin") {
 		t.Fatalf("init: %s", out)
 	}
 	north := strings.TrimSpace(must(adminPIN+"\n", "compartment", "create", "--vault", vault, "--card", admin, "--pin-stdin", "Kunder Norr"))
 	south := strings.TrimSpace(must(adminPIN+"\n", "compartment", "create", "--vault", vault, "--card", admin, "--pin-stdin", "Kunder Syd"))
 
+	// Bertil is in the staff register, screened and with his NDA, before
+	// his card is enrolled.
+	nda := filepath.Join(dir, "nda-bertil.pdf")
+	if err := os.WriteFile(nda, []byte("%PDF-1.4 Bertils sekretessavtal"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bertil := strings.TrimSpace(must(adminPIN+"\n", "staff", "add", "--vault", vault, "--card", admin, "--pin-stdin", "--name", "Bertil Bokförare",
+		"--screened-by", "Säkerhetschefen", "--screened-on", "2026-01-10", "--nda", nda, "--nda-signed", "2026-01-12"))
 	out = must(adminPIN+"\n123456\n"+clerkPIN+"\n12345678\n13572468\n", "enrol", "--vault", vault, "--card", admin,
-		"--new-card", clerk, "--holder", "Bertil Bokförare", "--pin-stdin", "--touch", "never")
+		"--new-card", clerk, "--staff", bertil, "--pin-stdin", "--touch", "never")
 	if !strings.Contains(out, "YubiKey "+clerk+" enrolled as holder") {
 		t.Fatalf("enrol: %s", out)
 	}
@@ -94,6 +110,25 @@ func TestTwoKeyHolders(t *testing.T) {
 		t.Fatalf("audit verify: %s", out)
 	}
 
+	// Bertil leaves: deactivating him revokes North from his card (a new
+	// key) and his card opens nothing after, not even the key wrapped in
+	// the file when tried directly.
+	must(adminPIN+"\n", "staff", "deactivate", "--vault", vault, "--card", admin, "--pin-stdin", bertil)
+	c, _, errOut = runCLI(t, clerkPIN+"\n", "customer", "list", "--vault", vault, "--card", clerk, "--pin-stdin", "--compartment", north)
+	if c == 0 || !strings.Contains(errOut, "deactivated") {
+		t.Fatalf("a deactivated card lists customers: %d %q", c, errOut)
+	}
+	if err := cardOpensCompartment(t, vault, north, clerk, clerkPIN); !errors.Is(err, compartmentkey.ErrNotGranted) {
+		t.Fatalf("the deactivated card unwraps the compartment key: %v", err)
+	}
+	if err := cardOpensCompartment(t, vault, north, admin, adminPIN); err != nil {
+		t.Fatalf("the admin's card no longer opens North: %v", err)
+	}
+	out = must(adminPIN+"\n", "staff", "list", "--vault", vault, "--card", admin, "--pin-stdin")
+	if !strings.Contains(out, bertil+"\tinactive") || strings.Contains(out, "Bertil") {
+		t.Fatalf("staff list after the deactivation:\n%s", out)
+	}
+
 	// Coexistence: ykman sees the admin card's slot with its certificate.
 	if _, err := exec.LookPath("ykman"); err == nil {
 		cmd := exec.Command("ykman", "--reader", e.Reader(0), "piv", "info")
@@ -122,15 +157,20 @@ func TestRecoveryKeyEnrolsReplacementCard(t *testing.T) {
 		}
 		return out
 	}
-	must("123456\n11223344\n12345678\n87654321\n", "init", "--vault", vault, "--holder", "Astrid Admin",
-		"--recovery-out", recoveryFile, "--card", lost, "--pin-stdin", "--touch", "never")
+	must("123456\n11223344\n12345678\n87654321\n", withScreening(t, dir, "init", "--vault", vault, "--holder", "Astrid Admin",
+		"--recovery-out", recoveryFile, "--card", lost, "--pin-stdin", "--touch", "never")...)
 	comp := strings.TrimSpace(must("11223344\n", "compartment", "create", "--vault", vault, "--card", lost, "--pin-stdin", "Arkiv"))
 	must("11223344\n", "customer", "add", "--vault", vault, "--card", lost, "--pin-stdin", "--compartment", comp, "--name", "Erik Kund")
 
 	e.RemoveCard(0) // the admin's card is gone for good
 
+	// Astrid's staff record, made by init, takes her new card.
+	staffList := strings.Fields(must("", "staff", "list", "--vault", vault, "--identity", recoveryFile))
+	if len(staffList) == 0 {
+		t.Fatal("staff list is empty after init")
+	}
 	out := must("123456\n24681357\n12345678\n97531864\n", "enrol", "--vault", vault, "--identity", recoveryFile,
-		"--new-card", replacement, "--holder", "Astrid Admin", "--role", "admin", "--pin-stdin", "--touch", "never")
+		"--new-card", replacement, "--staff", staffList[0], "--role", "admin", "--pin-stdin", "--touch", "never")
 	if !strings.Contains(out, "enrolled as admin") {
 		t.Fatalf("enrol with the recovery key: %s", out)
 	}
@@ -139,4 +179,56 @@ func TestRecoveryKeyEnrolsReplacementCard(t *testing.T) {
 	if len(strings.Fields(out)) == 0 {
 		t.Fatal("the replacement card lists no customers")
 	}
+}
+
+// withScreening appends to args the flags of valv init that record the
+// first admin's screening and NDA (a file written in dir).
+func withScreening(t *testing.T, dir string, args ...string) []string {
+	t.Helper()
+	nda := filepath.Join(dir, "nda-first-admin.pdf")
+	if err := os.WriteFile(nda, []byte("%PDF-1.4 signed NDA of the first admin"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return append(args, "--screened-by", "Säkerhetschefen", "--screened-on", "2026-01-10", "--nda", nda, "--nda-signed", "2026-01-12")
+}
+
+// cardOpensCompartment tries to unwrap a compartment's key from its file
+// with a card directly, bypassing the vault's checks.
+func cardOpensCompartment(t *testing.T, vault, comp, serial, pin string) error {
+	t.Helper()
+	cid, err := store.ParseID(comp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(filepath.Join(vault, comp+store.FileExt), 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wrapped []byte
+	db.View(func(tx *bolt.Tx) error {
+		wrapped = bytes.Clone(tx.Bucket([]byte("meta")).Get([]byte("key")))
+		return nil
+	})
+	db.Close()
+	n, err := strconv.ParseUint(serial, 10, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := card.Open(uint32(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	if err := cs.VerifyPIN(pin); err != nil {
+		t.Fatal(err)
+	}
+	id, err := cs.Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := compartmentkey.UnwrapFor(cid, wrapped, id)
+	if err == nil {
+		k.Destroy()
+	}
+	return err
 }

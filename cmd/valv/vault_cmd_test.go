@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -49,7 +50,10 @@ func softwareHolder(t *testing.T, dir, name string, serial uint32, role store.Ro
 	if err != nil {
 		t.Fatal(err)
 	}
-	return store.HolderInfo{Name: name, Serial: serial, Slot: 0x82, Recipient: id.Recipient(), SigningKey: &sk.PublicKey, Role: role}, path
+	day := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)
+	staff := &store.StaffInfo{Name: name, Screening: store.Screening{Status: store.ScreeningPassed, Date: day, By: "Säkerhetschefen"},
+		NDASigned: day, NDADocument: []byte("signed NDA")}
+	return store.HolderInfo{Name: name, Serial: serial, Slot: 0x82, Recipient: id.Recipient(), SigningKey: &sk.PublicKey, Role: role, Staff: staff}, path
 }
 
 type cliVault struct {

@@ -10,9 +10,12 @@ import (
 	"github.com/valv-vault/valv/store"
 )
 
-const enrolUsage = `valv enrol --holder NAME --new-card SERIAL [--role holder|admin] [--card ADMIN-SERIAL | --identity FILE] [--pin-stdin] [--vault DIR]
+const enrolUsage = `valv enrol --staff STAFF-ID --new-card SERIAL [--holder NAME] [--role holder|admin] [--card ADMIN-SERIAL | --identity FILE] [--pin-stdin] [--vault DIR]
 
-Enrols the YubiKey --new-card as a key holder. An admin unlocks the vault
+Enrols the YubiKey --new-card as a key holder of the person --staff of the
+staff register (valv staff list), who must be screened (passed) and have a
+signed NDA on file; the card is not touched otherwise. --holder puts a name
+in the card's certificate (default: none). An admin unlocks the vault
 with their card (--card) or the recovery key (--identity). Asks, in this
 order: the admin card's PIN (not with --identity), then the new card's
 current PIN, new PIN, current PUK and new PUK. The new holder opens nothing
@@ -22,7 +25,8 @@ func enrolCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 	fs := newFlagSet("valv enrol", enrolUsage, stderr)
 	var vf vaultFlags
 	vf.register(fs)
-	holder := fs.String("holder", "", "the new key holder's `NAME`")
+	holder := fs.String("holder", "", "`NAME` for the card's certificate (default: none; the vault takes the staff record's)")
+	staffArg := fs.String("staff", "", "the new key holder's `STAFF-ID` (valv staff list; the first 8+ hex digits do)")
 	newCard := fs.Uint("new-card", 0, "`SERIAL` of the YubiKey to enrol")
 	role := fs.String("role", "holder", "holder or admin")
 	touch := fs.String("touch", "cached", "touch policy of the new card's keys: never, cached or always")
@@ -32,7 +36,7 @@ func enrolCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 		}
 		return errUsage
 	}
-	if *holder == "" || *newCard == 0 || fs.NArg() != 0 {
+	if *staffArg == "" || *newCard == 0 || fs.NArg() != 0 {
 		fs.Usage()
 		return errUsage
 	}
@@ -50,6 +54,15 @@ func enrolCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 	return withSessionIO(&vf, stdin, stderr, func(s *store.Session, pins *pinSource) error {
 		if !s.IsAdmin() {
 			return errors.New("only an admin key holder (or the recovery key) can enrol a card")
+		}
+		staffID, err := findStaff(s, *staffArg)
+		if err != nil {
+			return err
+		}
+		// Refuse an unscreened person, or one without an NDA, before
+		// the card is touched.
+		if err := s.CheckEnrolment(staffID); err != nil {
+			return err
 		}
 		nc, err := card.Open(uint32(*newCard))
 		if err != nil {
@@ -69,7 +82,7 @@ func enrolCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 			return explainPINError(err, nc.Info().Serial)
 		}
 		id, err := s.Enrol(store.HolderInfo{
-			Name: *holder, Serial: e.Serial, Slot: e.Slot, Recipient: e.Recipient,
+			StaffID: staffID, Name: *holder, Serial: e.Serial, Slot: e.Slot, Recipient: e.Recipient,
 			SigningKey: e.SigningKey, Role: r,
 		})
 		if err != nil {

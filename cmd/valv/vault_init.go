@@ -7,17 +7,21 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/valv-vault/valv/crypto/card"
 	"github.com/valv-vault/valv/crypto/recovery"
 	"github.com/valv-vault/valv/store"
 )
 
-const initUsage = `valv init --holder NAME --recovery-out FILE [--recovery-protected-out FILE] [--card SERIAL] [--pin-stdin] [--vault DIR]
+const initUsage = `valv init --holder NAME --screened-by NAME --screened-on YYYY-MM-DD --nda FILE --nda-signed YYYY-MM-DD --recovery-out FILE [--title TITLE] [--recovery-protected-out FILE] [--card SERIAL] [--pin-stdin] [--vault DIR]
 
 Creates a vault, writes its recovery key to FILE (print it, then lock it
 away: it opens every backup), and enrols the YubiKey present as the first
-admin key holder. Asks, in this order: the card's current PIN, a new PIN,
+admin key holder. The first admin goes into the staff register with their
+passed screening (who screened them, and when) and their signed NDA (the
+document, at most 10 MiB, and the signing date): nobody holds a key
+without them. Asks, in this order: the card's current PIN, a new PIN,
 the current PUK, a new PUK (then, with --recovery-protected-out, a
 passphrase for the protected copy). With --pin-stdin each is one line of
 standard input.`
@@ -31,6 +35,11 @@ func initCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	recoveryOut := fs.String("recovery-out", "", "write the recovery key to this new `FILE`")
 	protectedOut := fs.String("recovery-protected-out", "", "also write a passphrase-protected copy to this new `FILE` (for a separate USB)")
 	touch := fs.String("touch", "cached", "touch policy of the card's keys: never, cached or always")
+	title := fs.String("title", "", "the first admin's role or job `TITLE`")
+	screenedBy := fs.String("screened-by", "", "who screened the first admin (`NAME`)")
+	screenedOn := fs.String("screened-on", "", "`date` of the first admin's passed screening, YYYY-MM-DD")
+	ndaFile := fs.String("nda", "", "the first admin's signed NDA `FILE` (at most 10 MiB)")
+	ndaSigned := fs.String("nda-signed", "", "`date` the NDA was signed, YYYY-MM-DD")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -40,6 +49,34 @@ func initCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if *holder == "" || *recoveryOut == "" || fs.NArg() != 0 {
 		fs.Usage()
 		return errUsage
+	}
+	var missing []string
+	for _, f := range []struct{ name, value string }{
+		{"--screened-by", *screenedBy}, {"--screened-on", *screenedOn}, {"--nda", *ndaFile}, {"--nda-signed", *ndaSigned},
+	} {
+		if strings.TrimSpace(f.value) == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(stderr, "valv init: missing %s: the first admin needs a passed screening and a signed NDA on file, like every key holder\n", strings.Join(missing, ", "))
+		fs.Usage()
+		return errUsage
+	}
+	staff := &store.StaffInfo{Name: *holder, Title: *title}
+	screenedDay, err := parseDay("--screened-on", *screenedOn)
+	if err != nil {
+		return err
+	}
+	staff.Screening = store.Screening{Status: store.ScreeningPassed, Date: screenedDay, By: *screenedBy}
+	if staff.NDASigned, err = parseDay("--nda-signed", *ndaSigned); err != nil {
+		return err
+	}
+	if staff.NDADocument, err = readNDAFile(*ndaFile); err != nil {
+		return err
+	}
+	if err := store.CheckFirstAdmin(staff); err != nil {
+		return err
 	}
 	tp, err := parseTouch(*touch)
 	if err != nil {
@@ -108,7 +145,7 @@ func initCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	}
 	v, err := store.Create(*dir, key.Recipient(), store.HolderInfo{
 		Name: *holder, Serial: e.Serial, Slot: e.Slot, Recipient: e.Recipient,
-		SigningKey: e.SigningKey, Role: store.RoleAdmin,
+		SigningKey: e.SigningKey, Role: store.RoleAdmin, Staff: staff,
 	})
 	if err != nil {
 		return fmt.Errorf("the card is enrolled but the vault could not be made: %w", err)

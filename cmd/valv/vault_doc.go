@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/valv-vault/valv/store"
+	"github.com/valv-vault/valv/store/customer"
+)
+
+const docUsage = `valv doc add    [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] [--type MEDIA-TYPE] [--protect] CODE FILE
+       valv doc list   [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] CODE
+       valv doc export [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] DOCID OUT
+
+add attaches FILE to the customer CODE (its name and media type are stored
+sealed; the audit log records the code only). --protect asks for a
+passphrase that will be needed to export the document, on top of the key.
+export writes the document to OUT, which must not exist: it is written
+under a temporary name and renamed only once its size and SHA-256 check.
+With --pin-stdin, standard input gives one line per secret: the card's PIN
+(not with --identity), then the document's passphrase (add --protect, or
+export of a protected document). Interrupt (Ctrl-C) cancels cleanly.`
+
+// docCommand runs "valv doc add|list|export".
+func docCommand(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintf(stderr, "usage: %s\n", docUsage)
+		return errUsage
+	}
+	switch args[0] {
+	case "add":
+		return docAdd(args[1:], stdout, stderr)
+	case "list":
+		return docList(args[1:], stdout, stderr)
+	case "export":
+		return docExport(args[1:], stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "usage: %s\n", docUsage)
+	return errUsage
+}
+
+// progressEvery is the step of progress lines on standard error; files
+// smaller than it get none.
+const progressEvery = 64 << 20
+
+// progressPrinter prints "verb: N MiB of T MiB" every progressEvery bytes.
+func progressPrinter(stderr io.Writer, verb string, total int64) func(int64) {
+	next := int64(progressEvery)
+	return func(done int64) {
+		if done < next {
+			return
+		}
+		next = (done/progressEvery + 1) * progressEvery
+		if total > 0 {
+			fmt.Fprintf(stderr, "%s: %d of %d MiB (%d%%)\n", verb, done>>20, total>>20, done*100/total)
+		} else {
+			fmt.Fprintf(stderr, "%s: %d MiB\n", verb, done>>20)
+		}
+	}
+}
+
+// interruptible returns a context cancelled by an interrupt.
+func interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt)
+}
+
+func docAdd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("valv doc add", docUsage, stderr)
+	var vf vaultFlags
+	vf.register(fs)
+	mediaType := fs.String("type", "", "the document's media `type` (default: from the file name's extension)")
+	protect := fs.Bool("protect", false, "protect the document with its own passphrase (asked)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		fs.Usage()
+		return errUsage
+	}
+	code, path := customer.Code(pos[0]), pos[1]
+	if _, err := customer.ParseCode(pos[0]); err != nil {
+		return fmt.Errorf("customer code %s: %w", pos[0], err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	typ := *mediaType
+	if typ == "" {
+		typ = mime.TypeByExtension(strings.ToLower(filepath.Ext(path)))
+	}
+	if typ == "" {
+		typ = "application/octet-stream"
+	}
+	ctx, cancel := interruptible()
+	defer cancel()
+	return withSessionIO(&vf, stdio.in, stderr, func(s *store.Session, pins *pinSource) error {
+		var opts store.DocumentOptions
+		if *protect {
+			if opts.Passphrase, err = pins.askNew("passphrase for the document"); err != nil {
+				return err
+			}
+		}
+		id, err := s.AddDocument(ctx, code, filepath.Base(path), typ, f, progressPrinter(stderr, "adding", st.Size()), opts)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, id)
+		return nil
+	})
+}
+
+func docList(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("valv doc list", docUsage, stderr)
+	var vf vaultFlags
+	vf.register(fs)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	return withSession(&vf, func(s *store.Session) error {
+		docs, err := s.Documents(customer.Code(pos[0]))
+		if err != nil {
+			return err
+		}
+		for _, d := range docs {
+			prot := "-"
+			if d.Protected {
+				prot = "protected"
+			}
+			fmt.Fprintf(stdout, "%s\t%d\t%s\t%s\t%s\t%q\n", d.ID, d.Size, d.MediaType, d.Added.UTC().Format(time.RFC3339), prot, d.Name)
+		}
+		return nil
+	})
+}
+
+func docExport(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("valv doc export", docUsage, stderr)
+	var vf vaultFlags
+	vf.register(fs)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		fs.Usage()
+		return errUsage
+	}
+	id, err := store.ParseID(pos[0])
+	if err != nil {
+		return fmt.Errorf("document id: %w", err)
+	}
+	out := pos[1]
+	if _, err := os.Lstat(out); err == nil {
+		return fmt.Errorf("%s exists; choose a new file name", out)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	ctx, cancel := interruptible()
+	defer cancel()
+	return withSessionIO(&vf, stdio.in, stderr, func(s *store.Session, pins *pinSource) error {
+		tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.tmp")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(tmp.Name())
+		defer tmp.Close()
+		var opts store.DocumentOptions
+		export := func() (store.DocumentInfo, error) {
+			return s.ExportDocument(ctx, id, tmp, progressPrinter(stderr, "exporting", 0), opts)
+		}
+		info, err := export()
+		if errors.Is(err, store.ErrPassphraseNeeded) {
+			if opts.Passphrase, err = pins.ask("passphrase of the document"); err != nil {
+				return err
+			}
+			info, err = export()
+		}
+		if err != nil {
+			return err
+		}
+		if err := tmp.Sync(); err != nil {
+			return err
+		}
+		if err := tmp.Close(); err != nil {
+			return err
+		}
+		if err := publish(tmp.Name(), out); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s\t%d bytes\tSHA-256 %x\n", out, info.Size, info.SHA256)
+		return nil
+	})
+}
+
+// publish gives the verified temporary file its final name without
+// replacing a file that appeared meanwhile: a hard link where the file
+// system has them, else a rename after a last check.
+func publish(tmp, out string) error {
+	err := os.Link(tmp, out)
+	if err == nil || errors.Is(err, os.ErrExist) {
+		if err != nil {
+			return fmt.Errorf("%s exists; choose a new file name", out)
+		}
+		return nil
+	}
+	if _, err := os.Lstat(out); err == nil {
+		return fmt.Errorf("%s exists; choose a new file name", out)
+	}
+	return os.Rename(tmp, out)
+}
