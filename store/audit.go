@@ -248,8 +248,24 @@ func addPending(tx *bolt.Tx, to *age.X25519Recipient, e Entry) error {
 	return b.Put(id[:], out.Bytes())
 }
 
+// checkPendingEntry accepts only what Valv itself records without a key:
+// a key holder's unlock and a failed PIN, with no object. Anyone can
+// encrypt to the public directory recipient, so anything else in the
+// pending bucket is forged. (The holder and time of an accepted entry are
+// still unauthenticated: docs/security-review-2026-11.md, H2.)
+func checkPendingEntry(e Entry) error {
+	if e.Action != ActionUnlock && e.Action != ActionPINFailed {
+		return fmt.Errorf("store: a pending %q entry cannot have been written by Valv", e.Action)
+	}
+	if e.Object != "" {
+		return errors.New("store: a pending entry with an object cannot have been written by Valv")
+	}
+	return nil
+}
+
 // drainPending decrypts the pending entries, deletes them and returns them
-// in time order. One that does not decrypt becomes a pending-damaged entry.
+// in time order. One that does not decrypt, or that Valv never writes
+// without a key (checkPendingEntry), becomes a pending-damaged entry.
 func drainPending(tx *bolt.Tx, id age.Identity, now time.Time) ([]Entry, error) {
 	b := tx.Bucket(bPending)
 	if b == nil {
@@ -268,10 +284,13 @@ func drainPending(tx *bolt.Tx, id age.Identity, now time.Time) ([]Entry, error) 
 			}
 		}
 		if err == nil {
-			err = checkObject(e.Object)
+			err = checkPendingEntry(e)
 		}
 		if err != nil {
 			e = Entry{Time: now, Action: ActionPendingDamaged}
+		}
+		if e.Time.After(now) {
+			e.Time = now // nobody vouches for a pending entry's clock
 		}
 		entries = append(entries, e)
 		return nil

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -292,4 +293,41 @@ func TestAuditObjectGuard(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// Anyone can encrypt to the directory's public recipient: a forged pending
+// entry claiming an admin deleted a customer must not enter the log as
+// such, nor with a time in the future.
+func TestForgedPendingEntryRejected(t *testing.T) {
+	tv := newTestVault(t)
+	s := tv.unlock(t, tv.admin)
+	admin := s.Actor()
+	mustNoErr(t, s.Lock())
+
+	future := time.Now().Add(48 * time.Hour)
+	mustNoErr(t, tv.v.db.Update(func(tx *bolt.Tx) error {
+		if err := addPending(tx, tv.v.dirRecipient, Entry{Time: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), Holder: admin, Action: ActionDelete, Object: newID().String()}); err != nil {
+			return err
+		}
+		return addPending(tx, tv.v.dirRecipient, Entry{Time: future, Holder: admin, Action: ActionUnlock})
+	}))
+
+	s = tv.unlock(t, tv.admin)
+	var actions []string
+	mustNoErr(t, s.ExportAudit(func(e ExportedEntry) error {
+		if e.Log == DirectoryLog {
+			actions = append(actions, string(e.Action))
+			if e.Time.After(time.Now().Add(time.Minute)) {
+				t.Errorf("entry %d (%s) is dated in the future: %v", e.Seq, e.Action, e.Time)
+			}
+		}
+		return nil
+	}))
+	joined := strings.Join(actions, " ")
+	if strings.Contains(joined, string(ActionDelete)) {
+		t.Fatalf("a forged delete entered the log: %s", joined)
+	}
+	if !strings.Contains(joined, string(ActionPendingDamaged)) {
+		t.Fatalf("the forged entry left no trace: %s", joined)
+	}
 }

@@ -5,8 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"testing"
 
+	"filippo.io/age"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/valv-vault/valv/crypto/compartmentkey"
@@ -209,5 +212,39 @@ func TestRevokeWithDamagedRecord(t *testing.T) {
 	}
 	if _, total, _ := s.ListCustomers(cid, 0, 0); total != 1 {
 		t.Fatalf("%d customers listed", total)
+	}
+}
+
+// A swapped public recipient (what sealed intake and pending audit
+// entries encrypt to) is caught at unlock.
+func TestSwappedRecipientsDetected(t *testing.T) {
+	tv := newTestVault(t)
+	s := tv.unlock(t, tv.admin)
+	cid, err := s.CreateCompartment("Norr")
+	mustNoErr(t, err)
+	mustNoErr(t, s.Lock())
+	attacker, err := age.GenerateX25519Identity()
+	mustNoErr(t, err)
+
+	tv.v.Close()
+	edit(t, compartmentPath(tv.dir, cid), func(tx *bolt.Tx) error {
+		return tx.Bucket(bMeta).Put(kCompRecipient, []byte(attacker.Recipient().String()))
+	})
+	tv.reopen(t)
+	s = tv.unlock(t, tv.admin)
+	cs, err := s.Compartments()
+	mustNoErr(t, err)
+	if len(cs) != 1 || cs[0].Unlocked || !strings.Contains(cs[0].Problem, "recipient") {
+		t.Fatalf("a swapped compartment recipient went unnoticed: %+v", cs)
+	}
+	mustNoErr(t, s.Lock())
+
+	tv.v.Close()
+	edit(t, filepath.Join(tv.dir, DirectoryFile), func(tx *bolt.Tx) error {
+		return tx.Bucket(bMeta).Put(kDirRecipient, []byte(attacker.Recipient().String()))
+	})
+	tv.reopen(t)
+	if _, err := tv.v.Unlock(tv.admin.identity, tv.admin.signer); err == nil || !strings.Contains(err.Error(), "recipient") {
+		t.Fatalf("a swapped directory recipient went unnoticed: %v", err)
 	}
 }

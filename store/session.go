@@ -129,6 +129,12 @@ func (v *Vault) Unlock(identity age.Identity, signer crypto.Signer) (*Session, e
 	switch {
 	case err == nil:
 		s.dirKey = k
+		if v.dirRecipient == nil || v.dirRecipient.String() != k.Recipient().String() {
+			// Pending entries are encrypted to this recipient: a swapped
+			// one would send them to whoever swapped it.
+			k.Destroy()
+			return nil, errors.New("store: the directory's public recipient is not its key's; the directory was altered")
+		}
 		if s.dirKR, err = k.Keyring(); err != nil {
 			return nil, err
 		}
@@ -211,10 +217,10 @@ func (s *Session) openCompartment(cid CompartmentID, identity age.Identity) erro
 	if err != nil {
 		return &fileProblem{err}
 	}
-	var wrapped, sealedName, id []byte
+	var wrapped, sealedName, id, recipient []byte
 	db.View(func(tx *bolt.Tx) error {
 		m := tx.Bucket(bMeta)
-		wrapped, sealedName, id = get(m, kCompKey), get(m, kCompName), get(m, kCompID)
+		wrapped, sealedName, id, recipient = get(m, kCompKey), get(m, kCompName), get(m, kCompID), get(m, kCompRecipient)
 		return nil
 	})
 	if !bytes.Equal(id, cid[:]) {
@@ -232,6 +238,12 @@ func (s *Session) openCompartment(cid CompartmentID, identity age.Identity) erro
 		return &fileProblem{fmt.Errorf("store: compartment %s: %w", cid, err)}
 	case err != nil:
 		return fmt.Errorf("store: compartment %s: %w", cid, err)
+	}
+	// The public recipient is what sealed intake encrypts to: one that is
+	// not the key's would send incoming data to whoever swapped it.
+	if string(recipient) != k.Recipient().String() {
+		k.Destroy()
+		return &fileProblem{fmt.Errorf("store: the public recipient in the file of compartment %s is not its key's; the file was altered", cid)}
 	}
 	kr, err := k.Keyring()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/hmac"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -455,7 +456,7 @@ func putMAC(tx *bolt.Tx, kr *seal.Keyring, kind string, id []byte, value []byte)
 func checkMAC(tx *bolt.Tx, kr *seal.Keyring, kind string, id []byte, value []byte) bool {
 	want := tx.Bucket(bMACs).Get(slices.Concat([]byte(kind+"/"), id))
 	tag := kr.LookupTag(nil, "mac "+kind, slices.Concat(id, value))
-	return want != nil && string(want) == string(tag)
+	return want != nil && hmac.Equal(want, tag)
 }
 
 func putHolder(tx *bolt.Tx, kr *seal.Keyring, id HolderID, rec holderRecord, name string) error {
