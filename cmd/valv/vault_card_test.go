@@ -39,8 +39,14 @@ func TestTwoKeyHolders(t *testing.T) {
 	}
 	const adminPIN, clerkPIN = "11223344", "55667788"
 
+	// A simulated card is refused without --allow-simulated.
+	if c, _, errOut := runCLI(t, "", withScreening(t, dir, "init", "--vault", vault, "--holder", "Astrid Admin",
+		"--recovery-out", recoveryFile, "--card", admin, "--pin-stdin")...); c == 0 || !strings.Contains(errOut, "SIMULATED") {
+		t.Fatalf("init on a simulated card without --allow-simulated: %d %q", c, errOut)
+	}
+
 	// The default PIN is refused as the new one, and nothing is created.
-	code, _, errOut := runCLI(t, "123456\n123456\n12345678\n87654321\n", withScreening(t, dir, "init", "--vault", vault, "--holder", "Astrid Admin",
+	code, _, errOut := runCLI(t, "123456\n123456\n12345678\n87654321\n", withScreening(t, dir, "init", "--allow-simulated", "--vault", vault, "--holder", "Astrid Admin",
 		"--recovery-out", recoveryFile, "--card", admin, "--pin-stdin", "--touch", "never")...)
 	if code == 0 || !strings.Contains(errOut, "default") {
 		t.Fatalf("init with the default PIN as new PIN: %d %q", code, errOut)
@@ -49,7 +55,7 @@ func TestTwoKeyHolders(t *testing.T) {
 		t.Fatal("a failed init left its recovery key behind")
 	}
 
-	out := must("123456\n"+adminPIN+"\n12345678\n87654321\n", withScreening(t, dir, "init", "--vault", vault, "--holder", "Astrid Admin",
+	out := must("123456\n"+adminPIN+"\n12345678\n87654321\n", withScreening(t, dir, "init", "--allow-simulated", "--vault", vault, "--holder", "Astrid Admin",
 		"--recovery-out", recoveryFile, "--card", admin, "--pin-stdin", "--touch", "never")...)
 	if !strings.Contains(out, "YubiKey "+admin+" enrolled as admin") {
 		t.Fatalf("init: %s", out)
@@ -65,7 +71,7 @@ func TestTwoKeyHolders(t *testing.T) {
 	}
 	bertil := strings.TrimSpace(must(adminPIN+"\n", "staff", "add", "--vault", vault, "--card", admin, "--pin-stdin", "--name", "Bertil Bokförare",
 		"--screened-by", "Säkerhetschefen", "--screened-on", "2026-01-10", "--nda", nda, "--nda-signed", "2026-01-12"))
-	out = must(adminPIN+"\n123456\n"+clerkPIN+"\n12345678\n13572468\n", "enrol", "--vault", vault, "--card", admin,
+	out = must(adminPIN+"\n123456\n"+clerkPIN+"\n12345678\n13572468\n", "enrol", "--allow-simulated", "--vault", vault, "--card", admin,
 		"--new-card", clerk, "--staff", bertil, "--pin-stdin", "--touch", "never")
 	if !strings.Contains(out, "YubiKey "+clerk+" enrolled as holder") {
 		t.Fatalf("enrol: %s", out)
@@ -157,7 +163,7 @@ func TestRecoveryKeyEnrolsReplacementCard(t *testing.T) {
 		}
 		return out
 	}
-	must("123456\n11223344\n12345678\n87654321\n", withScreening(t, dir, "init", "--vault", vault, "--holder", "Astrid Admin",
+	must("123456\n11223344\n12345678\n87654321\n", withScreening(t, dir, "init", "--allow-simulated", "--vault", vault, "--holder", "Astrid Admin",
 		"--recovery-out", recoveryFile, "--card", lost, "--pin-stdin", "--touch", "never")...)
 	comp := strings.TrimSpace(must("11223344\n", "compartment", "create", "--vault", vault, "--card", lost, "--pin-stdin", "Arkiv"))
 	must("11223344\n", "customer", "add", "--vault", vault, "--card", lost, "--pin-stdin", "--compartment", comp, "--name", "Erik Kund")
@@ -169,7 +175,7 @@ func TestRecoveryKeyEnrolsReplacementCard(t *testing.T) {
 	if len(staffList) == 0 {
 		t.Fatal("staff list is empty after init")
 	}
-	out := must("123456\n24681357\n12345678\n97531864\n", "enrol", "--vault", vault, "--identity", recoveryFile,
+	out := must("123456\n24681357\n12345678\n97531864\n", "enrol", "--allow-simulated", "--vault", vault, "--identity", recoveryFile,
 		"--new-card", replacement, "--staff", staffList[0], "--role", "admin", "--pin-stdin", "--touch", "never")
 	if !strings.Contains(out, "enrolled as admin") {
 		t.Fatalf("enrol with the recovery key: %s", out)

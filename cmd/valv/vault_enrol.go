@@ -30,6 +30,7 @@ func enrolCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 	newCard := fs.Uint("new-card", 0, "`SERIAL` of the YubiKey to enrol")
 	role := fs.String("role", "holder", "holder or admin")
 	touch := fs.String("touch", "cached", "touch policy of the new card's keys: never, cached or always")
+	allowSim := fs.Bool("allow-simulated", false, "accept a simulated YubiKey (software keys: for tests and trials, never for real data)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -69,6 +70,9 @@ func enrolCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 			return err
 		}
 		defer nc.Close()
+		if err := refuseSimulated(nc.Info(), *allowSim); err != nil {
+			return err
+		}
 		opts, err := askEnrolPINs(pins)
 		if err != nil {
 			return err

@@ -35,6 +35,7 @@ func initCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	recoveryOut := fs.String("recovery-out", "", "write the recovery key to this new `FILE`")
 	protectedOut := fs.String("recovery-protected-out", "", "also write a passphrase-protected copy to this new `FILE` (for a separate USB)")
 	touch := fs.String("touch", "cached", "touch policy of the card's keys: never, cached or always")
+	allowSim := fs.Bool("allow-simulated", false, "accept a simulated YubiKey (software keys: for tests and trials, never for real data)")
 	title := fs.String("title", "", "the first admin's role or job `TITLE`")
 	screenedBy := fs.String("screened-by", "", "who screened the first admin (`NAME`)")
 	screenedOn := fs.String("screened-on", "", "`date` of the first admin's passed screening, YYYY-MM-DD")
@@ -96,6 +97,9 @@ func initCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		return err
 	}
 	defer s.Close()
+	if err := refuseSimulated(s.Info(), *allowSim); err != nil {
+		return err
+	}
 	pins := newPINSource(cf.pinStdin, stdin, stderr)
 	opts, err := askEnrolPINs(pins)
 	if err != nil {
@@ -181,6 +185,15 @@ func askEnrolPINs(pins *pinSource) (card.EnrolOptions, error) {
 		return o, err
 	}
 	return o, nil
+}
+
+// refuseSimulated keeps software keys out of a real vault: a yubisim card's
+// private keys can be read from its state file.
+func refuseSimulated(c card.Info, allowed bool) error {
+	if c.Simulated && !allowed {
+		return fmt.Errorf("YubiKey %d is SIMULATED: its keys are software keys, readable from its state file; Valv enrols it only with --allow-simulated, for tests and trials", c.Serial)
+	}
+	return nil
 }
 
 func parseTouch(s string) (card.Touch, error) {
