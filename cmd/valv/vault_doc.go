@@ -14,15 +14,20 @@ import (
 
 	"github.com/valv-vault/valv/store"
 	"github.com/valv-vault/valv/store/customer"
+	"github.com/valv-vault/valv/store/redact"
 )
 
 const docUsage = `valv doc add    [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] [--type MEDIA-TYPE] [--protect] CODE FILE
        valv doc list   [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] CODE
        valv doc export [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] DOCID OUT
+       valv doc redact [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] [--box [PAGE:]X0,Y0,X1,Y1]... DOCID
 
 add attaches FILE to the customer CODE (its name and media type are stored
 sealed; the audit log records the code only). --protect asks for a
 passphrase that will be needed to export the document, on top of the key.
+redact files a redacted archive copy (named by customer code and
+document id) beside the original. add and export print a pre-archive
+check: which identifying numbers the file holds, masked.
 export writes the document to OUT, which must not exist: it is written
 under a temporary name and renamed only once its size and SHA-256 check.
 With --pin-stdin, standard input gives one line per secret: the card's PIN
@@ -40,6 +45,8 @@ func docCommand(args []string, stdout, stderr io.Writer) error {
 		return docAdd(args[1:], stdout, stderr)
 	case "list":
 		return docList(args[1:], stdout, stderr)
+	case "redact":
+		return docRedact(args[1:], stdout, stderr)
 	case "export":
 		return docExport(args[1:], stdout, stderr)
 	}
@@ -108,6 +115,10 @@ func docAdd(args []string, stdout, stderr io.Writer) error {
 	}
 	if typ == "" {
 		typ = "application/octet-stream"
+	}
+	preArchiveCheck(stderr, path)
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
 	}
 	ctx, cancel := interruptible()
 	defer cancel()
@@ -210,6 +221,100 @@ func docExport(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s\t%d bytes\tSHA-256 %x\n", out, info.Size, info.SHA256)
+		preArchiveCheck(stderr, out)
+		return nil
+	})
+}
+
+// preArchiveCheck reports on standard error which identifying numbers a
+// file holds (masked), before it is stored or once it is exported. It
+// never stops the command: it tells the user what they are handling.
+func preArchiveCheck(stderr io.Writer, path string) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return
+	}
+	if st.Size() > maxScanSize {
+		fmt.Fprintf(stderr, "pre-archive check: %s is over %d MiB and was not scanned; check it by eye\n", filepath.Base(path), maxScanSize>>20)
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	head := make([]byte, 4096)
+	n, _ := io.ReadFull(f, head)
+	kind := redact.Sniff(head[:n], path)
+	if kind == redact.Unknown {
+		fmt.Fprintf(stderr, "pre-archive check: %s is not a kind Valv can scan; check it by eye\n", filepath.Base(path))
+		return
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return
+	}
+	rep, err := redact.Scan(f, kind)
+	if err != nil {
+		fmt.Fprintf(stderr, "pre-archive check: %s could not be scanned: %v\n", filepath.Base(path), err)
+		return
+	}
+	fmt.Fprintf(stderr, "pre-archive check of %s: %s\n", filepath.Base(path), rep.Summary())
+}
+
+// maxScanSize bounds the pre-archive check, which reads the whole file.
+const maxScanSize = 64 << 20
+
+const docRedactUsage = `valv doc redact [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] [--box [PAGE:]X0,Y0,X1,Y1]... DOCID
+
+Makes a redacted archive copy of the document and files it under the same
+customer, named by customer code and document id; the original is kept.`
+
+func docRedact(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("valv doc redact", docRedactUsage, stderr)
+	var vf vaultFlags
+	vf.register(fs)
+	var opts redact.Options
+	fs.Func("box", "a rectangle to black out: `[PAGE:]X0,Y0,X1,Y1` (repeatable)", func(v string) error {
+		b, err := parseBox(v)
+		if err == nil {
+			opts.Boxes = append(opts.Boxes, b)
+		}
+		return err
+	})
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	id, err := store.ParseID(pos[0])
+	if err != nil {
+		return fmt.Errorf("document id: %w", err)
+	}
+	ctx, cancel := interruptible()
+	defer cancel()
+	return withSessionIO(&vf, stdio.in, stderr, func(s *store.Session, pins *pinSource) error {
+		var docOpts store.DocumentOptions
+		copyID, rep, err := s.RedactDocument(ctx, id, docOpts, opts)
+		if errors.Is(err, store.ErrPassphraseNeeded) {
+			if docOpts.Passphrase, err = pins.ask("passphrase of the document"); err != nil {
+				return err
+			}
+			copyID, rep, err = s.RedactDocument(ctx, id, docOpts, opts)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s\tarchive copy: removed %s", copyID, rep.Summary())
+		if rep.Boxes > 0 {
+			fmt.Fprintf(stdout, "; blacked out %d box(es)", rep.Boxes)
+		}
+		fmt.Fprintln(stdout)
+		for _, n := range rep.Notes {
+			fmt.Fprintf(stdout, "note: %s\n", n)
+		}
 		return nil
 	})
 }

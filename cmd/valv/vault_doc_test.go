@@ -91,3 +91,44 @@ func TestDocCLI(t *testing.T) {
 		t.Errorf("bad id: %d %q", rc, errOut)
 	}
 }
+
+// TestDocRedactCLI: the pre-archive check names what a file holds on add
+// and export, and doc redact files a code-named archive copy without the
+// numbers beside the original.
+func TestDocRedactCLI(t *testing.T) {
+	cv := newCLIVault(t)
+	a := strings.TrimSpace(cv.ok(t, cv.admin, "compartment", "create", "Privatkunder"))
+	code := strings.TrimSpace(cv.ok(t, cv.admin, "customer", "add", "--compartment", a, "--name", "Åsa Öberg"))
+	dir := t.TempDir()
+	in := filepath.Join(dir, "brev.txt")
+	if err := os.WriteFile(in, []byte("Åsa Öberg, personnummer 811228-9874.\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rc, out, errOut := cv.valv(t, cv.admin, "doc", "add", code, in)
+	if rc != 0 || !strings.Contains(errOut, "pre-archive check of brev.txt: 1 personnummer") {
+		t.Fatalf("doc add: %d %q %q", rc, out, errOut)
+	}
+	id := strings.TrimSpace(out)
+
+	out = cv.ok(t, cv.admin, "doc", "redact", id)
+	copyID := strings.Fields(out)[0]
+	if !strings.Contains(out, "removed 1 personnummer") {
+		t.Fatalf("doc redact: %q", out)
+	}
+	list := cv.ok(t, cv.admin, "doc", "list", code)
+	if !strings.Contains(list, code+"-") || !strings.Contains(list, "-redacted.txt") {
+		t.Fatalf("no code-named copy in the list:\n%s", list)
+	}
+	outFile := filepath.Join(dir, "kopia.txt")
+	rc, _, errOut = cv.valv(t, cv.admin, "doc", "export", copyID, outFile)
+	if rc != 0 || !strings.Contains(errOut, "pre-archive check of kopia.txt: nothing found") {
+		t.Fatalf("export of the copy: %d %q", rc, errOut)
+	}
+	got, err := os.ReadFile(outFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(got), "811228-9874") || !strings.Contains(string(got), code) {
+		t.Fatalf("archive copy:\n%s", got)
+	}
+}
