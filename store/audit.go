@@ -440,8 +440,12 @@ func verifyLog(tx *bolt.Tx, log string, kr *seal.Keyring, vault ID, signingKey f
 			if err != nil {
 				return fail(seq, "altered: the entry does not open")
 			}
-			if e, err := decodeEntry(p); err != nil || e.Seq != seq {
+			e, err := decodeEntry(p)
+			if err != nil || e.Seq != seq {
 				return fail(seq, "altered: the entry is malformed")
+			}
+			if seq == 0 && e.Action != ActionCreateVault && e.Action != ActionCreateCompartment {
+				return fail(0, "altered: a log begins with the file's create entry, this one with %q (entries before it were removed)", e.Action)
 			}
 			var l [seal.LinkSize]byte
 			copy(l[:], link)
@@ -452,6 +456,10 @@ func verifyLog(tx *bolt.Tx, log string, kr *seal.Keyring, vault ID, signingKey f
 	n := uint64(len(links))
 	r.Entries = n
 	switch {
+	case n == 0:
+		// Every file is created with its create entry: an empty log was
+		// emptied (docs/security-review-2026-11.md, H1).
+		return fail(0, "missing: the log is empty; it was deleted")
 	case herr != nil:
 		return fail(n, "%v", herr)
 	case head.size > n:

@@ -12,6 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/valv-vault/valv/crypto/seal"
+	"github.com/valv-vault/valv/store/customer"
 )
 
 // auditVault makes a vault with one compartment and a log of n+ entries
@@ -329,5 +330,46 @@ func TestForgedPendingEntryRejected(t *testing.T) {
 	}
 	if !strings.Contains(joined, string(ActionPendingDamaged)) {
 		t.Fatalf("the forged entry left no trace: %s", joined)
+	}
+}
+
+// An insider who deletes a compartment's whole log (entries, checkpoints
+// and head) must not get a log that verifies, even after the next unlock
+// starts a new one.
+func TestAuditEmptiedLogDetected(t *testing.T) {
+	tv := newTestVault(t)
+	s := tv.unlock(t, tv.admin)
+	cid, err := s.CreateCompartment("Norr")
+	mustNoErr(t, err)
+	_, err = s.AddCustomer(cid, customer.Customer{Name: "Åsa Öberg"})
+	mustNoErr(t, err)
+	mustNoErr(t, s.Lock())
+
+	tv.v.Close()
+	edit(t, compartmentPath(tv.dir, cid), func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bAudit, bCheckpoints} {
+			if err := tx.DeleteBucket(b); err != nil {
+				return err
+			}
+			if _, err := tx.CreateBucket(b); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bMeta).Delete(kAuditHead)
+	})
+	tv.reopen(t)
+	s = tv.unlock(t, tv.admin)
+	reports, err := s.VerifyAudit()
+	if err == nil {
+		t.Fatal("an emptied compartment log verified")
+	}
+	found := false
+	for _, r := range reports {
+		if r.Log == cid.String() && r.Err != nil && r.Err.Seq == 0 {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("verify did not name entry 0 of the emptied log: %v", err)
 	}
 }
