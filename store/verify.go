@@ -3,9 +3,12 @@ package store
 import (
 	"crypto"
 	"errors"
+	"fmt"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/valv-vault/valv/crypto/seal"
 )
 
 // signingKey returns a key holder's enrolled signing key, or nil.
@@ -35,7 +38,7 @@ func (s *Session) VerifyAudit() ([]LogReport, error) {
 	var reports []LogReport
 	if s.dirKR != nil {
 		s.v.db.View(func(tx *bolt.Tx) error {
-			reports = append(reports, verifyLog(tx, DirectoryLog, s.dirKR, s.v.id, s.signingKey))
+			reports = append(reports, verifyLogSafely(tx, DirectoryLog, s.dirKR, s.v.id, s.signingKey))
 			return nil
 		})
 	}
@@ -45,7 +48,7 @@ func (s *Session) VerifyAudit() ([]LogReport, error) {
 			return nil, err
 		}
 		db.View(func(tx *bolt.Tx) error {
-			reports = append(reports, verifyLog(tx, cid.String(), c.kr, s.v.id, s.signingKey))
+			reports = append(reports, verifyLogSafely(tx, cid.String(), c.kr, s.v.id, s.signingKey))
 			return nil
 		})
 	}
@@ -139,4 +142,18 @@ func (s *Session) ExportAudit(fn func(ExportedEntry) error) error {
 		}
 	}
 	return nil
+}
+
+// verifyLogSafely is verifyLog that reports a damaged file instead of
+// crashing: bbolt panics on some damaged pages (assertions, out-of-range
+// page ids), and a verification exists precisely to look at files that may
+// have been tampered with. A fault bbolt's mapping raises (SIGBUS) is not
+// caught here; see docs/security-review-2026-11.md, M3.
+func verifyLogSafely(tx *bolt.Tx, log string, kr *seal.Keyring, vault ID, signingKey func(HolderID) crypto.PublicKey) (r LogReport) {
+	defer func() {
+		if p := recover(); p != nil {
+			r = LogReport{Log: log, Err: &AuditError{Log: log, Seq: r.Entries, Reason: fmt.Sprintf("the file is damaged: its database pages do not read (%v)", p)}}
+		}
+	}()
+	return verifyLog(tx, log, kr, vault, signingKey)
 }
