@@ -43,6 +43,7 @@ import (
 
 	"github.com/valv-vault/valv/crypto/yubisim"
 	"github.com/valv-vault/valv/crypto/yubisim/pcsctest"
+	"github.com/valv-vault/valv/crypto/yubisim/vpcd"
 )
 
 const warning = `yubisim: WARNING: this is a SIMULATED YubiKey. Its private keys are
@@ -78,7 +79,7 @@ func serve(args []string, log func(string, ...any)) error {
 		fmt.Fprintf(fs.Output(), "usage: yubisim [flags]\n       yubisim env [-cards N] [-version V] -- CMD ARGS...\n\n")
 		fs.PrintDefaults()
 	}
-	addr := fs.String("vpcd", yubisim.DefaultVPCDAddr, "vpcd `host:port` to dial (loopback only)")
+	addr := fs.String("vpcd", vpcd.DefaultAddr, "vpcd `host:port` to dial (loopback only)")
 	state := fs.String("state", "", "card state `file` (created if missing); empty: in memory")
 	serial := fs.Uint("serial", 0, "serial number (0: random, or the one in -state)")
 	version := fs.String("version", "", "firmware version, e.g. 5.7.1 (default) or 5.4.3")
@@ -90,7 +91,7 @@ func serve(args []string, log func(string, ...any)) error {
 	if uint64(*serial) > 1<<32-1 {
 		return fmt.Errorf("-serial %d is more than 32 bits", *serial)
 	}
-	if err := yubisim.CheckVPCDAddr(*addr); err != nil {
+	if err := vpcd.CheckAddr(*addr); err != nil {
 		return err
 	}
 
@@ -103,7 +104,7 @@ func serve(args []string, log func(string, ...any)) error {
 	defer stop()
 	maj, min, patch := card.Version()
 	log("serving card %d (firmware %d.%d.%d) to vpcd at %s; Ctrl-C to stop", card.Serial(), maj, min, patch, *addr)
-	return card.ServeVPCD(ctx, *addr)
+	return vpcd.Serve(ctx, card, *addr)
 }
 
 // runEnv runs a command against a private pcscd with fresh cards and

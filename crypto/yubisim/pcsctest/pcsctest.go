@@ -28,7 +28,7 @@
 // so that the daemon has its own socket instead of /run/pcscd/pcscd.comm.
 // Clients find it through PCSCLITE_CSOCK_NAME=DIR/pcscd.comm (see
 // Env.Environ). The cards are goroutines of the calling process that dial
-// vpcd on 127.0.0.1 (yubisim.Slot). pcscd's output goes to DIR/pcscd.log
+// vpcd on 127.0.0.1 (vpcd.Slot). pcscd's output goes to DIR/pcscd.log
 // and is quoted when start-up fails; VALV_PCSCD_DEBUG=1 makes it log every
 // APDU (-d -a).
 //
@@ -86,6 +86,7 @@ import (
 	"time"
 
 	"github.com/valv-vault/valv/crypto/yubisim"
+	"github.com/valv-vault/valv/crypto/yubisim/vpcd"
 )
 
 const (
@@ -120,7 +121,7 @@ type daemon struct {
 	port                 int // vpcd slot 0; slot 1 is port+1
 	cmd                  *exec.Cmd
 	exited               chan struct{}
-	slots                [MaxCards]*yubisim.Slot
+	slots                [MaxCards]*vpcd.Slot
 }
 
 // Start runs a private pcscd and inserts one simulated card per config
@@ -286,7 +287,7 @@ func (d *daemon) run(ctx context.Context, activate, pcscd string) error {
 	}
 	d.port = port
 	for i := range d.slots {
-		if d.slots[i], err = yubisim.NewSlot(fmt.Sprintf("127.0.0.1:%d", port+i)); err != nil {
+		if d.slots[i], err = vpcd.NewSlot(fmt.Sprintf("127.0.0.1:%d", port+i)); err != nil {
 			return err
 		}
 	}
@@ -328,7 +329,9 @@ func (d *daemon) run(ctx context.Context, activate, pcscd string) error {
 	}()
 
 	// pcscd starts at the first connection to its socket, and vpcd binds
-	// its ports while pcscd starts.
+	// its ports while pcscd starts. The connection is to the local
+	// Unix-domain socket of the private pcscd (IPC, not network); the only
+	// TCP in the tree is package vpcd's loopback dial.
 	activated := false
 	for {
 		if !activated {

@@ -1,4 +1,4 @@
-package yubisim
+package vpcd
 
 import (
 	"net"

@@ -1,4 +1,11 @@
-package yubisim
+// Package vpcd plugs a simulated card (package yubisim) into vpcd, the
+// virtual smart card reader of vsmartcard, which pcscd loads as a driver.
+// vpcd is a TCP server and the card dials in, so this package is the one
+// place in Valv's tree that opens a network connection: only to a loopback
+// address (CheckAddr refuses anything else), and only from the test harness
+// (package pcsctest) and the yubisim command. The Valv application never
+// imports it; its demo mode serves the card in-process (package inproc).
+package vpcd
 
 import (
 	"bufio"
@@ -11,6 +18,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/valv-vault/valv/crypto/yubisim"
 )
 
 // vpcd is the virtual reader of vsmartcard ("vsmartcard-vpcd" on Debian), a
@@ -25,9 +34,9 @@ const (
 	vpcdGetATR   = 0x04 // the only control code with a reply
 )
 
-// DefaultVPCDAddr is where Debian's /etc/reader.conf.d/vpcd makes vpcd wait
+// DefaultAddr is where Debian's /etc/reader.conf.d/vpcd makes vpcd wait
 // for a card (port 0x8C7B = 35963). vpcd's second slot is that port + 1.
-const DefaultVPCDAddr = "127.0.0.1:35963"
+const DefaultAddr = "127.0.0.1:35963"
 
 // Redial backoff: pcscd may start after the card, and restarts drop the
 // connection.
@@ -36,7 +45,7 @@ const (
 	maxRedial = time.Second
 )
 
-// ServeVPCD plugs c into the vpcd reader slot at addr (host:port, a loopback
+// Serve plugs c into the vpcd reader slot at addr (host:port, a loopback
 // host) and answers vpcd until ctx is done. It dials again, with backoff,
 // whenever the connection cannot be made or drops, as it does when pcscd
 // starts late or restarts. It returns nil once ctx is done, and an error
@@ -45,17 +54,17 @@ const (
 // vpcd itself binds its port on all interfaces (INADDR_ANY), so on a
 // networked machine someone else could plug a card in first; nothing on
 // this side listens.
-func (c *Card) ServeVPCD(ctx context.Context, addr string) error {
-	if err := CheckVPCDAddr(addr); err != nil {
+func Serve(ctx context.Context, c *yubisim.Card, addr string) error {
+	if err := CheckAddr(addr); err != nil {
 		return err
 	}
-	c.serveVPCD(ctx, addr, nil)
+	serve(ctx, c, addr, nil)
 	return nil
 }
 
-// CheckVPCDAddr returns an error unless addr is host:port with a loopback
+// CheckAddr returns an error unless addr is host:port with a loopback
 // host: the card dials nothing else.
-func CheckVPCDAddr(addr string) error {
+func CheckAddr(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("yubisim: vpcd address %q: %v", addr, err)
@@ -70,16 +79,16 @@ func CheckVPCDAddr(addr string) error {
 	return nil
 }
 
-// serveVPCD is ServeVPCD's loop; ins, if not nil, watches and steers one
+// serve is Serve's loop; ins, if not nil, watches and steers one
 // insertion into a Slot.
-func (c *Card) serveVPCD(ctx context.Context, addr string, ins *insertion) {
+func serve(ctx context.Context, c *yubisim.Card, addr string, ins *insertion) {
 	var d net.Dialer
 	wait := minRedial
 	for ctx.Err() == nil && !ins.ejecting() {
 		conn, err := d.DialContext(ctx, "tcp", addr)
 		if err == nil {
 			wait = minRedial
-			ejected := c.serveConn(ctx, conn, ins)
+			ejected := serveConn(ctx, c, conn, ins)
 			// Whatever ended the connection (an ejection, pcscd going
 			// away, ctx), the card has left the reader: drop the session
 			// as a real key would.
@@ -120,7 +129,7 @@ func awaitPoll(ctx context.Context, addr string) {
 // serveConn answers vpcd on one connection until it fails, ctx is done, or
 // the card is ejected: then it hangs up in answer to an ATR poll, which
 // makes vpcd report the card absent at once, and returns true.
-func (c *Card) serveConn(ctx context.Context, conn net.Conn, ins *insertion) (ejected bool) {
+func serveConn(ctx context.Context, c *yubisim.Card, conn net.Conn, ins *insertion) (ejected bool) {
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
@@ -190,7 +199,7 @@ type Slot struct {
 	addr string
 
 	mu   sync.Mutex
-	card *Card
+	card *yubisim.Card
 	ins  *insertion
 }
 
@@ -210,7 +219,7 @@ type insertion struct {
 // NewSlot returns an empty slot of the vpcd reader at addr (host:port,
 // a loopback host; vpcd's second slot is at port + 1).
 func NewSlot(addr string) (*Slot, error) {
-	if err := CheckVPCDAddr(addr); err != nil {
+	if err := CheckAddr(addr); err != nil {
 		return nil, err
 	}
 	return &Slot{addr: addr}, nil
@@ -220,7 +229,7 @@ func NewSlot(addr string) (*Slot, error) {
 func (s *Slot) Addr() string { return s.addr }
 
 // Card returns the card in the slot, or nil.
-func (s *Slot) Card() *Card {
+func (s *Slot) Card() *yubisim.Card {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.card
@@ -230,7 +239,7 @@ func (s *Slot) Card() *Card {
 // reports it present (about 0.5–1 s, two of pcscd's polls). If ctx ends
 // first, the card is taken out again and Insert returns an error. The
 // connection is kept up, and redialled if pcscd restarts, until Remove.
-func (s *Slot) Insert(ctx context.Context, c *Card) error {
+func (s *Slot) Insert(ctx context.Context, c *yubisim.Card) error {
 	s.mu.Lock()
 	if s.card != nil {
 		s.mu.Unlock()
@@ -248,7 +257,7 @@ func (s *Slot) Insert(ctx context.Context, c *Card) error {
 
 	go func() {
 		defer close(ins.done)
-		c.serveVPCD(serveCtx, s.addr, ins)
+		serve(serveCtx, c, s.addr, ins)
 	}()
 	select {
 	case <-ins.ready:
@@ -267,7 +276,7 @@ func (s *Slot) Insert(ctx context.Context, c *Card) error {
 // open handles to it fail with "card removed" and connecting finds no
 // card. If ctx ends first, the connection is simply closed (pcscd then
 // notices at its next poll) and the error says so.
-func (s *Slot) Remove(ctx context.Context) (*Card, error) {
+func (s *Slot) Remove(ctx context.Context) (*yubisim.Card, error) {
 	s.mu.Lock()
 	c, ins := s.card, s.ins
 	s.mu.Unlock()
@@ -298,7 +307,7 @@ func (s *Slot) take(ins *insertion) {
 }
 
 // The insertion hooks below run on the serving goroutine; a nil
-// *insertion (plain ServeVPCD) ignores them.
+// *insertion (plain Serve) ignores them.
 
 func (ins *insertion) ejecting() bool {
 	if ins == nil {

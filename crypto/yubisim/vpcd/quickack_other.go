@@ -1,6 +1,6 @@
 //go:build !linux
 
-package yubisim
+package vpcd
 
 import "net"
 

@@ -1,4 +1,4 @@
-package yubisim
+package vpcd
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/valv-vault/valv/crypto/yubisim"
 )
 
 // fakeVPCD plays vpcd, the reader side: it listens on loopback and a card
@@ -98,9 +100,9 @@ func (v *vconn) expectEOF() {
 	}
 }
 
-func newTestCard(t *testing.T) *Card {
+func newTestCard(t *testing.T) *yubisim.Card {
 	t.Helper()
-	c, err := New(Config{Serial: 12345678})
+	c, err := yubisim.New(yubisim.Config{Serial: 12345678})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,12 +118,12 @@ var (
 	serialResp = []byte{0x00, 0xbc, 0x61, 0x4e, 0x90, 0x00} // 12345678
 )
 
-func TestServeVPCD(t *testing.T) {
+func TestServe(t *testing.T) {
 	card := newTestCard(t)
 	vpcd := newFakeVPCD(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- card.ServeVPCD(ctx, vpcd.addr()) }()
+	go func() { done <- Serve(ctx, card, vpcd.addr()) }()
 
 	v := vpcd.accept()
 	if got := v.call(vpcdGetATR); !bytes.Equal(got, card.ATR()) {
@@ -156,17 +158,17 @@ func TestServeVPCD(t *testing.T) {
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Errorf("ServeVPCD = %v, want nil after cancel", err)
+			t.Errorf("Serve = %v, want nil after cancel", err)
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("ServeVPCD did not return after cancel")
+		t.Fatal("Serve did not return after cancel")
 	}
 	v.expectEOF()
 }
 
-// TestServeVPCDRedial: the card dials until vpcd listens, and again when
+// TestServeRedial: the card dials until vpcd listens, and again when
 // the connection drops, as when pcscd starts late or restarts.
-func TestServeVPCDRedial(t *testing.T) {
+func TestServeRedial(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +179,7 @@ func TestServeVPCDRedial(t *testing.T) {
 	card := newTestCard(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go card.ServeVPCD(ctx, addr)
+	go Serve(ctx, card, addr)
 
 	time.Sleep(100 * time.Millisecond)
 	ln, err = net.Listen("tcp", addr)
@@ -312,13 +314,13 @@ func TestSlotTimeouts(t *testing.T) {
 func TestLoopbackOnly(t *testing.T) {
 	card := newTestCard(t)
 	for _, addr := range []string{"127.0.0.1:35963", "[::1]:35963", "localhost:35963", "127.1.2.3:1"} {
-		if err := CheckVPCDAddr(addr); err != nil {
-			t.Errorf("CheckVPCDAddr(%q) = %v", addr, err)
+		if err := CheckAddr(addr); err != nil {
+			t.Errorf("CheckAddr(%q) = %v", addr, err)
 		}
 	}
 	for _, addr := range []string{"10.0.0.1:35963", "0.0.0.0:35963", "example.com:35963", "127.0.0.1", ":35963"} {
-		if err := card.ServeVPCD(context.Background(), addr); err == nil {
-			t.Errorf("ServeVPCD(%q) accepted a non-loopback address", addr)
+		if err := Serve(context.Background(), card, addr); err == nil {
+			t.Errorf("Serve(%q) accepted a non-loopback address", addr)
 		}
 		if _, err := NewSlot(addr); err == nil {
 			t.Errorf("NewSlot(%q) accepted a non-loopback address", addr)
