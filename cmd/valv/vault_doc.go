@@ -197,17 +197,11 @@ func docExport(args []string, stdout, stderr io.Writer) error {
 		}
 		defer os.Remove(tmp.Name())
 		defer tmp.Close()
-		var opts store.DocumentOptions
-		export := func() (store.DocumentInfo, error) {
-			return s.ExportDocument(ctx, id, tmp, progressPrinter(stderr, "exporting", 0), opts)
-		}
-		info, err := export()
-		if errors.Is(err, store.ErrPassphraseNeeded) {
-			if opts.Passphrase, err = pins.ask("passphrase of the document"); err != nil {
-				return err
-			}
-			info, err = export()
-		}
+		var info store.DocumentInfo
+		err = withDocPassphrase(pins, func(opts store.DocumentOptions) (err error) {
+			info, err = s.ExportDocument(ctx, id, tmp, progressPrinter(stderr, "exporting", 0), opts)
+			return err
+		})
 		if err != nil {
 			return err
 		}
@@ -296,14 +290,12 @@ func docRedact(args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := interruptible()
 	defer cancel()
 	return withSessionIO(&vf, stdio.in, stderr, func(s *store.Session, pins *pinSource) error {
-		var docOpts store.DocumentOptions
-		copyID, rep, err := s.RedactDocument(ctx, id, docOpts, opts)
-		if errors.Is(err, store.ErrPassphraseNeeded) {
-			if docOpts.Passphrase, err = pins.ask("passphrase of the document"); err != nil {
-				return err
-			}
+		var copyID store.DocumentID
+		var rep redact.Report
+		err := withDocPassphrase(pins, func(docOpts store.DocumentOptions) (err error) {
 			copyID, rep, err = s.RedactDocument(ctx, id, docOpts, opts)
-		}
+			return err
+		})
 		if err != nil {
 			return err
 		}
@@ -334,4 +326,19 @@ func publish(tmp, out string) error {
 		return fmt.Errorf("%s exists; choose a new file name", out)
 	}
 	return os.Rename(tmp, out)
+}
+
+// withDocPassphrase runs f without a passphrase and, if the document turns
+// out to be protected, asks for its passphrase and runs f again. (The store
+// checks the passphrase before it writes or logs anything.)
+func withDocPassphrase(pins *pinSource, f func(store.DocumentOptions) error) error {
+	err := f(store.DocumentOptions{})
+	if !errors.Is(err, store.ErrPassphraseNeeded) {
+		return err
+	}
+	p, err := pins.ask("passphrase of the document")
+	if err != nil {
+		return err
+	}
+	return f(store.DocumentOptions{Passphrase: p})
 }
