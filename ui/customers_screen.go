@@ -109,7 +109,8 @@ func newCustomersScreen(w *Window) *customersScreen {
 
 	title := widget.NewLabelWithStyle(T("customers.title"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	bar := container.NewBorder(nil, nil, title, container.NewHBox(add, lock), nil)
-	filters := container.NewBorder(nil, nil, s.compSelect, s.showNames, s.search)
+	compBox := container.NewGridWrap(fyne.NewSize(220, s.compSelect.MinSize().Height), s.compSelect)
+	filters := container.NewBorder(nil, nil, compBox, s.showNames, s.search)
 	top := container.NewVBox(bar, filters, s.errLabel, s.progress)
 	s.content = container.NewBorder(top, s.status, nil, nil, s.list)
 	s.loadCompartments()
@@ -225,6 +226,7 @@ func (s *customersScreen) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
 	left.Objects[1].(*widget.Label).SetText(string(r.code))
 	row.Objects[2].(*widget.Label).SetText(s.compartmentName(r.compartment))
 	nameLabel := row.Objects[0].(*widget.Label)
+	defer row.Refresh() // lay the row out for its new texts
 	if !s.showNames.Checked {
 		nameLabel.SetText("")
 		return

@@ -37,7 +37,7 @@ func newFakeService() *fakeService {
 	f := &fakeService{
 		demo: true, cards: []Card{{Serial: 10000001, Firmware: "5.7.1", Simulated: true}},
 		pin: "246810", puk: "13572468", pinLeft: 3, pukLeft: 3, recovery: "AGE-SECRET-KEY-1FAKE",
-		comps: []Compartment{{ID: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", Name: "Kunder Norr"}, {ID: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", Name: "Kunder Syd"}},
+		comps:     []Compartment{{ID: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", Name: "Kunder Norr"}, {ID: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", Name: "Kunder Syd"}},
 		customers: map[string][]Customer{},
 		docs:      map[Code][]Document{},
 		calls:     map[string]int{},
