@@ -27,17 +27,6 @@ func (s *Service) Unblock(serial uint32, puk, newPIN string) error {
 	return s.unlockCard(serial, func(cs *card.Session) error { return cs.Unblock(puk, newPIN) })
 }
 
-// PINRetries returns the PIN tries left on the card, without spending
-// one.
-func (s *Service) PINRetries(serial uint32) (int, error) {
-	cs, err := card.Open(serial)
-	if err != nil {
-		return 0, err
-	}
-	defer cs.Close()
-	return cs.PINRetries()
-}
-
 func (s *Service) unlockCard(serial uint32, verify func(*card.Session) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
