@@ -14,14 +14,18 @@ import (
 // Card is a key holder's card as the engine reports it.
 type Card = service.Card
 
-// cardsScreen lists the key holders' cards present: the first thing the
-// window shows, before unlock.
+// cardsScreen lists the key holders' cards present, by serial, with
+// simulated cards marked. It is the top of the unlock screen: the card
+// chosen in it is the one the PIN goes to.
 type cardsScreen struct {
 	svc     Service
 	content fyne.CanvasObject
 	status  *widget.Label
 	list    *widget.List
 	refresh func()
+	// onChosen is called with the card chosen (the only one, or the one
+	// tapped), or nil when there is none.
+	onChosen func(*Card)
 
 	mu    sync.Mutex
 	cards []Card
@@ -29,14 +33,26 @@ type cardsScreen struct {
 
 func newCardsScreen(svc Service) *cardsScreen {
 	s := &cardsScreen{svc: svc}
-	title := widget.NewLabelWithStyle("Key holder cards", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	s.status = widget.NewLabel("Looking for cards…")
+	title := widget.NewLabelWithStyle(T("cards.title"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	s.status = widget.NewLabel(T("cards.looking"))
 	s.status.Wrapping = fyne.TextWrapWord
 	s.list = widget.NewList(s.length, s.newRow, s.updateRow)
-	button := widget.NewButtonWithIcon("Look again", theme.ViewRefreshIcon(), nil)
+	s.list.OnSelected = func(i widget.ListItemID) {
+		s.mu.Lock()
+		var c *Card
+		if i < len(s.cards) {
+			cc := s.cards[i]
+			c = &cc
+		}
+		s.mu.Unlock()
+		if s.onChosen != nil {
+			s.onChosen(c)
+		}
+	}
+	button := widget.NewButtonWithIcon(T("cards.again"), theme.ViewRefreshIcon(), nil)
 	s.refresh = func() {
 		button.Disable()
-		s.status.SetText("Looking for cards…")
+		s.status.SetText(T("cards.looking"))
 		background(func() {
 			cards, err := svc.Cards()
 			fyne.Do(func() {
@@ -57,15 +73,21 @@ func (s *cardsScreen) show(cards []Card, err error) {
 	s.mu.Unlock()
 	switch {
 	case err != nil:
-		s.status.SetText(fmt.Sprintf("Valv cannot reach the card reader: %v", err))
+		s.status.SetText(T("cards.error", arg(err.Error())))
 	case len(cards) == 0:
-		s.status.SetText("No YubiKey found. Insert a key holder's YubiKey, then choose Look again.")
+		s.status.SetText(T("cards.none"))
 	case len(cards) == 1:
-		s.status.SetText("1 card found.")
+		s.status.SetText(T("cards.one"))
 	default:
-		s.status.SetText(fmt.Sprintf("%d cards found.", len(cards)))
+		s.status.SetText(T("cards.many", arg(len(cards))))
 	}
+	s.list.UnselectAll()
 	s.list.Refresh()
+	if len(cards) > 0 {
+		s.list.Select(0)
+	} else if s.onChosen != nil {
+		s.onChosen(nil)
+	}
 }
 
 func (s *cardsScreen) length() int {
@@ -90,10 +112,10 @@ func (s *cardsScreen) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
 	c := s.cards[i]
 	s.mu.Unlock()
 	row := o.(*fyne.Container)
-	row.Objects[0].(*widget.Label).SetText(fmt.Sprintf("YubiKey · serial %d · firmware %s", c.Serial, c.Firmware))
+	row.Objects[0].(*widget.Label).SetText(T("cards.row", map[string]any{"Serial": fmt.Sprint(c.Serial), "Firmware": c.Firmware}))
 	badge := row.Objects[2].(*widget.Label)
 	if c.Simulated {
-		badge.SetText("SIMULATED")
+		badge.SetText(T("cards.simulated"))
 	} else {
 		badge.SetText("")
 	}

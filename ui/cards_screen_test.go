@@ -11,21 +11,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 )
 
-type fakeService struct {
-	demo  bool
-	cards []Card
-	err   error
-}
-
-func (f *fakeService) Demo() bool { return f.demo }
-func (f *fakeService) DemoPIN() string {
-	if f.demo {
-		return "123456"
-	}
-	return ""
-}
-func (f *fakeService) Cards() ([]Card, error) { return f.cards, f.err }
-
 // texts collects every label's text in the window.
 func texts(o fyne.CanvasObject) []string {
 	var out []string
@@ -68,7 +53,7 @@ func shows(t *testing.T, w *Window, want string) string {
 
 func TestCardsScreenNamesSimulatedCard(t *testing.T) {
 	a := test.NewTempApp(t)
-	svc := &fakeService{demo: true, cards: []Card{{Serial: 10000001, Firmware: "5.7.1", Simulated: true}}}
+	svc := &fakeService{demo: true, pin: "123456", cards: []Card{{Serial: 10000001, Firmware: "5.7.1", Simulated: true}}}
 	w := NewWindow(a, svc)
 	w.Show()
 	all := shows(t, w, "serial 10000001")
