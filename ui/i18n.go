@@ -7,8 +7,9 @@ import (
 	"fyne.io/fyne/v2/lang"
 )
 
-// The window's strings, in English and Swedish: translations/valv.en.json
-// and translations/valv.sv.json, one key per string. Fyne picks the
+// The window's strings, in English and Swedish: translations/*.en.json
+// and translations/*.sv.json (valv.*.json for the common screens, one
+// file per further group of screens), one key per string. Fyne picks the
 // language from the system locale (Swedish for sv_SE), English otherwise.
 //
 //go:embed translations

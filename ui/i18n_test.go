@@ -2,6 +2,7 @@ package ui
 
 import (
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,17 +11,32 @@ import (
 	"testing"
 )
 
+// loadStrings merges every translations/*.<language>.json file (one per
+// group of screens), failing on a key defined twice.
 func loadStrings(t *testing.T, language string) map[string]string {
 	t.Helper()
-	data, err := translations.ReadFile("translations/valv." + language + ".json")
-	if err != nil {
-		t.Fatal(err)
+	names, err := fs.Glob(translations, "translations/*."+language+".json")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("no translation files for %s: %v", language, err)
 	}
-	var m map[string]string
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatalf("valv.%s.json: %v", language, err)
+	all := map[string]string{}
+	for _, name := range names {
+		data, err := translations.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]string
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for k, v := range m {
+			if _, dup := all[k]; dup {
+				t.Errorf("%s: key %q is defined in another file too", name, k)
+			}
+			all[k] = v
+		}
 	}
-	return m
+	return all
 }
 
 // Every key used in the code has an English and a Swedish string, with
