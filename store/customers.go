@@ -138,6 +138,12 @@ func (s *Session) AddCustomer(cid CompartmentID, c customer.Customer) (customer.
 func (s *Session) AddCustomers(cid CompartmentID, cs []customer.Customer) ([]customer.Code, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.addCustomers(cid, cs)
+}
+
+// addCustomers is AddCustomers with s.mu held; extra entries (an import's
+// own entry) are logged after the additions, in the same transaction.
+func (s *Session) addCustomers(cid CompartmentID, cs []customer.Customer, extra ...Entry) ([]customer.Code, error) {
 	c, db, err := s.comp(cid)
 	if err != nil {
 		return nil, err
@@ -271,7 +277,7 @@ func (s *Session) AddCustomers(cid CompartmentID, cs []customer.Customer) ([]cus
 			}
 			entries[i] = Entry{Time: now, Holder: s.actor, Action: ActionAdd, Object: string(codes[i])}
 		}
-		if err := a.addBatch(entries); err != nil {
+		if err := a.addBatch(append(entries, extra...)); err != nil {
 			return err
 		}
 		if err := a.flush(); err != nil {

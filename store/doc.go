@@ -63,9 +63,10 @@
 //
 // Every unlock, failed PIN ([Vault.ReportFailedPIN]), view, reveal,
 // history, list, add, edit, delete, grant, revoke, enrolment, compartment
-// creation, audit verification and export is an [Entry]: sequence number,
-// time, key holder, action, and an object that is a customer code or an
-// id (never a name or number; [Entry] refuses anything else). Entries go
+// creation, audit verification and export, customer import and export
+// (one entry each, beside the "add" entry of every imported customer) is
+// an [Entry]: sequence number, time, key holder, action, and an object
+// that is a customer code or an id (never a name or number; [Entry] refuses anything else). Entries go
 // to the log of the compartment concerned, or the directory's. Actions
 // taken without the directory key (a failed PIN, a non-admin unlock) are
 // encrypted to the directory key's public recipient and chained at the

@@ -17,6 +17,8 @@
 //	valv holder list         list the key holders
 //	valv staff …             the staff register: add, screen, nda, deactivate, list
 //	valv customer …          add, list, search, show and edit customers
+//	valv import-csv FILE     add customers from a CSV file
+//	valv export-csv OUT      write customers as CSV (codes only unless --with-names)
 //	valv doc add|list|export attach, list and export a customer's documents
 //	valv audit verify|export check or export the audit log
 //	valv version             print the version
@@ -83,6 +85,10 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return staffCommand(args[1:], stdout, stderr)
 	case "customer":
 		return customerCommand(args[1:], stdout, stderr)
+	case "import-csv":
+		return importCSVCommand(args[1:], stdin, stdout, stderr)
+	case "export-csv":
+		return exportCSVCommand(args[1:], stdout, stderr)
 	case "audit":
 		return auditCommand(args[1:], stdout, stderr)
 	case "doc":
@@ -117,6 +123,8 @@ const usage = `Usage:
                            the staff register: screening and NDAs (lists show ids; --names shows names)
   valv customer add|list|search|show|edit
                            customers (lists show codes only; show --reveal is logged)
+  valv import-csv FILE     add customers from a CSV file (Excel's too); bad rows are listed, valid ones added
+  valv export-csv OUT      customers as CSV: codes only, or --with-names (masked), --with-names --reveal
   valv doc add|list|export attach documents to a customer, list them, export one
                            (add --protect: a passphrase of its own; export verifies before naming OUT)
   valv audit verify|export check the audit log, or export it (CSV or JSON Lines)
