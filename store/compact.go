@@ -24,6 +24,12 @@ var errNotDurable = errors.New("the change may not survive a power cut (syncing 
 // (documents make files of gigabytes). Tests shrink it.
 var compactTx = 32 << 20
 
+// compactHook, if not nil, is called at the steps of compactCompartment
+// ("copied": the temporary file is complete and closed; "renamed": it
+// replaced the compartment's file, whose folder is not yet synced). The
+// crash test stops there to be killed.
+var compactHook func(step string)
+
 // compactStep is how many bytes are copied between calls of a
 // compaction's progress function.
 var compactStep = 1 << 20
@@ -81,10 +87,16 @@ func (v *Vault) compactCompartment(cid CompartmentID, db *bolt.DB, tx *bolt.Tx, 
 		return fail(err)
 	}
 
+	if compactHook != nil {
+		compactHook("copied")
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if err := os.Rename(tmp, path); err != nil {
 		return fail(err)
+	}
+	if compactHook != nil {
+		compactHook("renamed")
 	}
 	// From here on the new file is the compartment's: the old handle
 	// goes, whatever happens.

@@ -250,6 +250,9 @@ func (h *testHolder) id(t *testing.T, s *Session) HolderID {
 // without a date), the listing is logged per compartment with counts and
 // no codes, and erasing them all compacts each compartment once.
 func TestPastRetention(t *testing.T) {
+	old := compactTx
+	compactTx = 1 << 10 // many transactions
+	t.Cleanup(func() { compactTx = old })
 	tv := newTestVault(t)
 	s := tv.unlock(t, tv.admin)
 	a, err := s.CreateCompartment("A")
@@ -329,4 +332,108 @@ func TestPastRetention(t *testing.T) {
 	}
 	_, err = s.VerifyAudit()
 	mustNoErr(t, err)
+	mustNoErr(t, s.Lock())
+	tv.reopen(t)
+	s = tv.unlock(t, tv.admin)
+	for _, cid := range []CompartmentID{a, b} {
+		codes, total, err := s.ListCustomers(cid, 0, -1)
+		mustNoErr(t, err)
+		for _, code := range codes {
+			_, err := s.CustomerHistory(code, true)
+			mustNoErr(t, err)
+		}
+		if total != []int{3, 1}[slices.Index([]CompartmentID{a, b}, cid)] {
+			t.Fatalf("%d customers left", total)
+		}
+	}
+	_, err = s.VerifyAudit()
+	mustNoErr(t, err)
+}
+
+// TestCopyLive: the copy of a compaction has every bucket (nested ones
+// too), key, value (empty ones too) and bucket sequence of what the
+// source transaction sees, also when it is split into many transactions,
+// and nothing that the transaction deleted.
+func TestCopyLive(t *testing.T) {
+	dir := t.TempDir()
+	src, err := openDB(filepath.Join(dir, "src"), true)
+	mustNoErr(t, err)
+	defer src.Close()
+	mustNoErr(t, src.Update(func(tx *bolt.Tx) error {
+		for i := range 3 {
+			b, err := tx.CreateBucket(fmt.Appendf(nil, "b%d", i))
+			mustNoErr(t, err)
+			mustNoErr(t, b.SetSequence(uint64(40+i)))
+			for j := range 500 {
+				mustNoErr(t, b.Put(fmt.Appendf(nil, "k%04d", j), randomBytes(uint64(j), j%7*100)))
+			}
+			n, err := b.CreateBucket([]byte("nested"))
+			mustNoErr(t, err)
+			mustNoErr(t, n.SetSequence(7))
+			mustNoErr(t, n.Put([]byte("empty"), nil))
+			mustNoErr(t, n.Put([]byte("big"), randomBytes(9, 20000)))
+			_, err = n.CreateBucket([]byte("deeper"))
+			mustNoErr(t, err)
+		}
+		return nil
+	}))
+	tx, err := src.Begin(true)
+	mustNoErr(t, err)
+	defer tx.Rollback()
+	mustNoErr(t, tx.Bucket([]byte("b1")).Delete([]byte("k0003")))
+	mustNoErr(t, tx.DeleteBucket([]byte("b2")))
+
+	old := compactTx
+	compactTx = 2 << 10
+	t.Cleanup(func() { compactTx = old })
+	dst, err := openDB(filepath.Join(dir, "dst"), true)
+	mustNoErr(t, err)
+	defer dst.Close()
+	var last [2]int
+	mustNoErr(t, copyLive(tx, dst, func(done, total int) { last = [2]int{done, total} }))
+	if last[0] != last[1] || last[1] == 0 {
+		t.Fatalf("progress ended at %v", last)
+	}
+	dump := func(tx *bolt.Tx) string {
+		var b strings.Builder
+		var walk func(path string, bk *bolt.Bucket)
+		walk = func(path string, bk *bolt.Bucket) {
+			fmt.Fprintf(&b, "%s seq %d\n", path, bk.Sequence())
+			bk.ForEach(func(k, v []byte) error {
+				if nb := bk.Bucket(k); nb != nil && v == nil {
+					walk(path+"/"+string(k), nb)
+				} else {
+					fmt.Fprintf(&b, "%s/%s=%x\n", path, k, v)
+				}
+				return nil
+			})
+		}
+		tx.ForEach(func(name []byte, bk *bolt.Bucket) error { walk(string(name), bk); return nil })
+		return b.String()
+	}
+	want := dump(tx)
+	var got string
+	dst.View(func(dtx *bolt.Tx) error { got = dump(dtx); return nil })
+	if got != want || strings.Contains(got, "b2 seq") || strings.Contains(got, "b1/k0003=") || !strings.Contains(got, "deeper seq 0") {
+		t.Fatalf("copy differs (%d vs %d bytes of dump)\n%.300s\n%.300s", len(got), len(want), got, want)
+	}
+}
+
+// FuzzRecordRetention: the retention reader never panics, and on a
+// record's plaintext agrees with the full decoder.
+func FuzzRecordRetention(f *testing.F) {
+	c := testCustomer("Åsa Öberg")
+	c.Code = "ABCD-EFGH-J"
+	f.Add(pad(appendRecord(nil, &storedRecord{Version: 3, Customer: c}), recordBlock), uint64(3))
+	f.Add(pad(appendRecord(nil, &storedRecord{Version: 1, Customer: customer.Customer{Code: "X"}}), recordBlock), uint64(1))
+	f.Add([]byte{1, 1, 0, 0}, uint64(1))
+	f.Fuzz(func(t *testing.T, p []byte, ver uint64) {
+		code, date, err := recordRetention(p, ver)
+		r, derr := decodeRecord(unpad(p))
+		if derr == nil && r.Version == ver {
+			if err != nil || string(code) != string(r.Customer.Code) || string(date) != r.Customer.RetainUntil {
+				t.Fatalf("recordRetention = %q, %q, %v; the record has %q, %q", code, date, err, r.Customer.Code, r.Customer.RetainUntil)
+			}
+		}
+	})
 }
