@@ -16,7 +16,7 @@
 //	valv grant|revoke …      give or take a compartment from a key holder
 //	valv holder list         list the key holders
 //	valv staff …             the staff register: add, screen, nda, deactivate, list
-//	valv customer …          add, list, search, show and edit customers
+//	valv customer …          add, list, search, show and edit customers; retention, erase
 //	valv doc add|list|export attach, list and export a customer's documents
 //	valv audit verify|export check or export the audit log
 //	valv version             print the version
@@ -117,6 +117,8 @@ const usage = `Usage:
                            the staff register: screening and NDAs (lists show ids; --names shows names)
   valv customer add|list|search|show|edit
                            customers (lists show codes only; show --reveal is logged)
+  valv customer retention|erase
+                           customers past their retention date; erase for good (compacts the file)
   valv doc add|list|export attach documents to a customer, list them, export one
                            (add --protect: a passphrase of its own; export verifies before naming OUT)
   valv audit verify|export check the audit log, or export it (CSV or JSON Lines)
