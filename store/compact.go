@@ -90,21 +90,26 @@ func (v *Vault) compactCompartment(cid CompartmentID, db *bolt.DB, tx *bolt.Tx, 
 	if compactHook != nil {
 		compactHook("copied")
 	}
+	// The swap: from the rename on, the new file is the compartment's
+	// and the old handle goes, whatever happens. The handle is closed
+	// outside v.mu, so that a reader of another session that needs v.mu
+	// before it ends its transaction cannot block the close.
 	v.mu.Lock()
-	defer v.mu.Unlock()
-	if err := os.Rename(tmp, path); err != nil {
+	err = os.Rename(tmp, path)
+	if err == nil {
+		if compactHook != nil {
+			compactHook("renamed")
+		}
+		if v.comps[cid] == db {
+			delete(v.comps, cid)
+		}
+	}
+	v.mu.Unlock()
+	if err != nil {
 		return fail(err)
 	}
-	if compactHook != nil {
-		compactHook("renamed")
-	}
-	// From here on the new file is the compartment's: the old handle
-	// goes, whatever happens.
 	ended = true
 	tx.Rollback()
-	if v.comps[cid] == db {
-		delete(v.comps, cid)
-	}
 	db.Close()
 	if err := syncDir(v.dir); err != nil {
 		return fmt.Errorf("store: compartment %s was rewritten, but %w: %w", cid, errNotDurable, err)
