@@ -616,8 +616,8 @@ func (s *Session) EditCustomer(code customer.Code, edit func(*customer.Customer)
 
 // DeleteCustomer removes a customer, with every version, from its
 // compartment. The deletion is logged. The sealed values stay in the
-// file's free pages until they are reused; erasure with compaction is
-// separate.
+// file's free pages until they are reused; EraseCustomers also rewrites
+// the file without them.
 func (s *Session) DeleteCustomer(code customer.Code) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -634,21 +634,7 @@ func (s *Session) DeleteCustomer(code customer.Code) error {
 	}
 	canon := mustCode(code)
 	err = db.Update(func(tx *bolt.Tx) error {
-		hc := tx.Bucket(bHistory).Cursor()
-		for k, _ := hc.Seek(rid); k != nil && bytes.HasPrefix(k, rid) && len(k) == len(rid)+8; k, _ = hc.Seek(rid) {
-			if err := hc.Delete(); err != nil {
-				return err
-			}
-		}
-		for _, del := range []struct{ b, k []byte }{
-			{bCustomers, rid}, {bIndex, rid}, {bCodes, c.kr.LookupTag(nil, "code", []byte(canon))},
-		} {
-			if err := tx.Bucket(del.b).Delete(del.k); err != nil {
-				return err
-			}
-		}
-		// The customer's documents go with it.
-		if _, err := deleteCustomerDocuments(tx, rid); err != nil {
+		if err := removeCustomer(tx, c, rid, canon); err != nil {
 			return err
 		}
 		return appendEntries(tx, c.kr, Entry{Time: s.v.now(), Holder: s.actor, Action: ActionDelete, Object: canon})
@@ -657,8 +643,39 @@ func (s *Session) DeleteCustomer(code customer.Code) error {
 		return err
 	}
 	s.touched[c.id] = true
+	forgetCode(c, canon)
+	return nil
+}
+
+// removeCustomer deletes, inside tx, everything of the customer with
+// record id rid and canonical code canon: the current record, every
+// history version, the index entry, the code's lookup tag and the
+// customer's documents (records and chunks). It logs nothing: the caller
+// (DeleteCustomer, EraseCustomers) appends its audit entry in the same
+// transaction. Whatever else a customer comes to own must be removed
+// here, so that delete and erase stay the same.
+func removeCustomer(tx *bolt.Tx, c *openComp, rid []byte, canon string) error {
+	hc := tx.Bucket(bHistory).Cursor()
+	for k, _ := hc.Seek(rid); k != nil && bytes.HasPrefix(k, rid) && len(k) == len(rid)+8; k, _ = hc.Seek(rid) {
+		if err := hc.Delete(); err != nil {
+			return err
+		}
+	}
+	for _, del := range []struct{ b, k []byte }{
+		{bCustomers, rid}, {bIndex, rid}, {bCodes, c.kr.LookupTag(nil, "code", []byte(canon))},
+	} {
+		if err := tx.Bucket(del.b).Delete(del.k); err != nil {
+			return err
+		}
+	}
+	// The customer's documents go with it.
+	_, err := deleteCustomerDocuments(tx, rid)
+	return err
+}
+
+// forgetCode drops a removed customer's code from the in-memory listing.
+func forgetCode(c *openComp, canon string) {
 	if c.index != nil {
 		c.index.codes = slices.DeleteFunc(c.index.codes, func(x customer.Code) bool { return string(x) == canon })
 	}
-	return nil
 }

@@ -52,6 +52,9 @@
 //   - A compartment file is replaced only whole: a new file is written
 //     under a temporary name, committed (bbolt fsyncs), renamed over the
 //     old one, and the folder fsynced. A new vault is made the same way.
+//     Rotation ([Session.Revoke]) and erasure ([Session.EraseCustomers],
+//     which copies only the live data, so that an erased customer leaves
+//     nothing in a free page) replace compartment files so.
 //     A leftover temporary file is never read and is replaced by the next
 //     writer.
 //
@@ -62,11 +65,12 @@
 // # Audit
 //
 // Every unlock, failed PIN ([Vault.ReportFailedPIN]), view, reveal,
-// history, list, add, edit, delete, grant, revoke, enrolment, compartment
-// creation, audit verification and export, customer import and export
-// (one entry each, beside the "add" entry of every imported customer) is
-// an [Entry]: sequence number, time, key holder, action, and an object
-// that is a customer code or an id (never a name or number; [Entry] refuses anything else). Entries go
+// history, list, add, edit, delete, erasure, retention listing, grant,
+// revoke, enrolment, compartment creation, audit verification and
+// export, customer import and export (one entry each, beside the "add"
+// entry of every imported customer) is an [Entry]: sequence number,
+// time, key holder, action, and an object that is a customer code or an
+// id (never a name or number; [Entry] refuses anything else). Entries go
 // to the log of the compartment concerned, or the directory's. Actions
 // taken without the directory key (a failed PIN, a non-admin unlock) are
 // encrypted to the directory key's public recipient and chained at the

@@ -16,7 +16,7 @@
 //	valv grant|revoke …      give or take a compartment from a key holder
 //	valv holder list         list the key holders
 //	valv staff …             the staff register: add, screen, nda, deactivate, list
-//	valv customer …          add, list, search, show and edit customers
+//	valv customer …          add, list, search, show and edit customers; retention, erase
 //	valv import-csv FILE     add customers from a CSV file
 //	valv export-csv OUT      write customers as CSV (codes only unless --with-names)
 //	valv doc add|list|export attach, list and export a customer's documents
@@ -125,6 +125,8 @@ const usage = `Usage:
                            customers (lists show codes only; show --reveal is logged)
   valv import-csv FILE     add customers from a CSV file (Excel's too); bad rows are listed, valid ones added
   valv export-csv OUT      customers as CSV: codes only, or --with-names (masked), --with-names --reveal
+  valv customer retention|erase
+                           customers past their retention date; erase for good (compacts the file)
   valv doc add|list|export attach documents to a customer, list them, export one
                            (add --protect: a passphrase of its own; export verifies before naming OUT)
   valv audit verify|export check the audit log, or export it (CSV or JSON Lines)

@@ -17,14 +17,22 @@ const customerUsage = `valv customer add    [--vault DIR] [--identity FILE | --c
        valv customer search [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] CODE
        valv customer show   [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] [--reveal] [--history] CODE
        valv customer edit   [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] CODE [FIELD FLAGS]
+       valv customer retention [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] [--date YYYY-MM-DD]
+       valv customer erase  [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] [--yes] CODE…
 
 Field flags: --name, --personnummer, --orgnr, --address (repeatable),
 --phone, --email, --card-number (repeatable), --account (repeatable), --notes,
 --tag (repeatable), --retain-until YYYY-MM-DD; add also takes --code.
 In an edit, a flag replaces the field (a repeatable flag the whole list);
-an empty value clears it.`
+an empty value clears it.
 
-// customerCommand runs "valv customer add|list|search|show|edit".
+retention lists the customers whose retention date is before today (or
+--date): code, compartment, date. erase removes customers for good, with
+every version and document, and compacts their compartment's file so that
+nothing of them is left in it; it asks to type each code back unless --yes.
+Backups made before keep the data until they rotate out.`
+
+// customerCommand runs "valv customer add|list|search|show|edit|retention|erase".
 func customerCommand(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprintf(stderr, "usage: %s\n", customerUsage)
@@ -39,6 +47,10 @@ func customerCommand(args []string, stdout, stderr io.Writer) error {
 		return customerSearch(args[1:], stdout, stderr)
 	case "show":
 		return customerShow(args[1:], stdout, stderr)
+	case "retention":
+		return customerRetention(args[1:], stdout, stderr)
+	case "erase":
+		return customerErase(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "usage: %s\n", customerUsage)
 	return errUsage
