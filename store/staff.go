@@ -649,6 +649,7 @@ func (s *Session) LinkHolder(holder HolderID, staff StaffID) error {
 func (s *Session) Deactivate(id StaffID, progress Progress) error {
 	s.mu.Lock()
 	var holders []HolderID
+	var anchored *anchorStatement
 	now := s.v.now()
 	err := s.staffUpdate(id, func(tx *bolt.Tx, r *staffRecord, a *appender) error {
 		holders = slices.Clone(r.Holders)
@@ -688,6 +689,10 @@ func (s *Session) Deactivate(id StaffID, progress Progress) error {
 			if err := s.rewrapDirectory(tx); err != nil {
 				return err
 			}
+			var err error
+			if anchored, err = s.advanceAnchor(tx, nil, nil); err != nil {
+				return err
+			}
 		}
 		if r.Inactive {
 			return nil // finishing an earlier deactivation
@@ -699,6 +704,7 @@ func (s *Session) Deactivate(id StaffID, progress Progress) error {
 		s.mu.Unlock()
 		return err
 	}
+	s.commitAnchor(anchored)
 	// The grants: from each open compartment's file (authoritative), else
 	// from the directory's copy.
 	type grant struct{ cid, holder ID }

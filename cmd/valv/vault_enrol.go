@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto"
 	"errors"
 	"flag"
 	"fmt"
@@ -85,9 +86,15 @@ func enrolCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 		if err != nil {
 			return explainPINError(err, nc.Info().Serial)
 		}
+		var signer crypto.Signer
+		if r == store.RoleAdmin { // a new admin's card signs the directory's anchor
+			if signer, err = nc.Signer(); err != nil {
+				return err
+			}
+		}
 		id, err := s.Enrol(store.HolderInfo{
 			StaffID: staffID, Name: *holder, Serial: e.Serial, Slot: e.Slot, Recipient: e.Recipient,
-			SigningKey: e.SigningKey, Role: r,
+			SigningKey: e.SigningKey, Role: r, Signer: signer,
 		})
 		if err != nil {
 			return fmt.Errorf("the card is enrolled but the vault did not record it: %w", err)
