@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
