@@ -591,3 +591,25 @@ func (v *Vault) AnchorLegacy(admin age.Identity, signer crypto.Signer, recovery 
 		return s.logDir(tx, Entry{Time: v.now(), Holder: s.actor, Action: ActionAnchor, Object: v.id.String()})
 	})
 }
+
+// CompartmentRecipient returns the public age recipient of a compartment
+// as the directory anchor names it (admins and the recovery key, whose
+// unlock checked the anchor): anything encrypted to it (sealed intake,
+// backups) only the compartment's key opens. The file's own copy of the
+// recipient is never trusted for this (docs/security-review-2026-11.md,
+// M2). Other sessions get ErrNotAdmin.
+func (s *Session) CompartmentRecipient(cid CompartmentID) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.checkAdmin(); err != nil {
+		return "", err
+	}
+	if s.anchorComps == nil {
+		return "", ErrNotAdmin
+	}
+	c, ok := s.anchorComps[cid]
+	if !ok {
+		return "", fmt.Errorf("store: no compartment %s in this vault's anchor", cid)
+	}
+	return c.Recipient, nil
+}

@@ -540,10 +540,14 @@ func unpad(p []byte) []byte {
 	return p[:len(p)-n]
 }
 
-// CompartmentRecipient returns the public age recipient of the compartment
-// whose id is id or starts with it (at least 8 hex digits). It needs no
-// key: anything encrypted to the recipient can be taken in while the
-// compartment is locked (sealed intake), and only its key holders read it.
+// CompartmentRecipient returns the public age recipient stored in the
+// file of the compartment whose id is id or starts with it (at least 8
+// hex digits). It needs no key, and so it is only what the file says:
+// anyone who can write the file can put their own recipient there
+// (docs/security-review-2026-11.md, M2).
+//
+// Deprecated: encrypt only to Session.CompartmentRecipient, which gives
+// the recipient the directory's signed anchor names.
 func (v *Vault) CompartmentRecipient(id string) (string, error) {
 	ids, err := v.CompartmentIDs()
 	if err != nil {

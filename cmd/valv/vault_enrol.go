@@ -104,15 +104,18 @@ func enrolCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 	})
 }
 
-const recipientUsage = `valv recipient COMPARTMENT [--vault DIR]
+const recipientUsage = `valv recipient COMPARTMENT [--card SERIAL | --identity FILE] [--pin-stdin] [--vault DIR]
 
 Prints the compartment's public age recipient: anything encrypted to it
 (age -r RECIPIENT) can be imported while the compartment is locked, and only
-its key holders can read it. Needs no card.`
+its key holders can read it. It needs an admin's card (or the recovery
+key): the recipient printed is the one the directory's signed anchor names,
+checked at unlock, never only what the compartment's file says.`
 
 func recipientCommand(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("valv recipient", recipientUsage, stderr)
-	dir := fs.String("vault", defaultVaultDir(), "vault `folder`")
+	var vf vaultFlags
+	vf.register(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -121,15 +124,16 @@ func recipientCommand(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	v, err := store.Open(*dir)
-	if err != nil {
-		return err
-	}
-	defer v.Close()
-	r, err := v.CompartmentRecipient(pos[0])
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, r)
-	return nil
+	return withSession(&vf, func(s *store.Session) error {
+		cid, err := findCompartment(s, pos[0])
+		if err != nil {
+			return err
+		}
+		r, err := s.CompartmentRecipient(cid)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, r)
+		return nil
+	})
 }
