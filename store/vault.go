@@ -475,7 +475,9 @@ func (v *Vault) compartmentDB(id CompartmentID) (*bolt.DB, error) {
 
 // putMAC stores a keyed tag over a public record, so that an edit of the
 // directory (a holder's recipient swapped for an intruder's, say) is
-// detected before anything is wrapped to it.
+// detected before anything is wrapped to it. The tag is only as good as
+// the directory key it is keyed from, which the directory anchor vouches
+// for (anchor.go).
 func putMAC(tx *bolt.Tx, kr *seal.Keyring, kind string, id []byte, value []byte) error {
 	tag := kr.LookupTag(nil, "mac "+kind, slices.Concat(id, value))
 	return tx.Bucket(bMACs).Put(slices.Concat([]byte(kind+"/"), id), tag)
