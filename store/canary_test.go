@@ -36,7 +36,7 @@ func TestCanary(t *testing.T) {
 	// Re-create with a canary admin name.
 	admin := newTestHolder(t, "Ingrid Kanarieadmin", RoleAdmin)
 	dir := filepath.Join(t.TempDir(), "v")
-	v, err := Create(dir, tv.recovery.Recipient(), admin.info)
+	v, err := Create(dir, tv.recovery, admin.info)
 	mustNoErr(t, err)
 	tv = &testVault{dir: dir, v: v, recovery: tv.recovery, admin: admin}
 	t.Cleanup(func() { v.Close() })

@@ -88,8 +88,13 @@ func (s *Session) CreateCompartment(name string) (CompartmentID, error) {
 	}
 	s.comps[cid] = &openComp{id: cid, key: key, kr: kr, name: name}
 	s.touched[cid] = true
+	var anchored *anchorStatement
 	err = s.v.db.Update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bComps).Put(cid[:], nil); err != nil {
+			return err
+		}
+		var err error
+		if anchored, err = s.advanceAnchor(tx, setComp(anchorComp{ID: cid, Recipient: key.Recipient().String()}), nil); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bNames).Put(cid[:], sealName(s.dirKR, cid, name)); err != nil {
@@ -102,6 +107,9 @@ func (s *Session) CreateCompartment(name string) (CompartmentID, error) {
 		}
 		return s.logDir(tx, Entry{Time: now, Holder: s.actor, Action: ActionCreateCompartment, Object: cid.String()})
 	})
+	if err == nil {
+		s.commitAnchor(anchored)
+	}
 	return cid, err
 }
 
@@ -427,6 +435,21 @@ func (s *Session) Revoke(cid CompartmentID, holder HolderID, progress Progress) 
 	if err != nil {
 		return err
 	}
+	// The anchor names the new key as the compartment's next one before
+	// the new file can replace the old (a crash in between leaves a file
+	// the anchor vouches for), and as its key once it has.
+	oldRecipient := c.key.Recipient().String()
+	var anchored *anchorStatement
+	err = s.v.db.Update(func(tx *bolt.Tx) (err error) {
+		anchored, err = s.advanceAnchor(tx, setComp(anchorComp{ID: cid, Recipient: oldRecipient, Next: newKey.Recipient().String()}), nil)
+		return err
+	})
+	s.commitAnchor(anchored)
+	if err != nil {
+		newKey.Destroy()
+		newKR.Destroy()
+		return err
+	}
 	now := s.v.now()
 	var carried uint64
 	done := 0
@@ -502,12 +525,20 @@ func (s *Session) Revoke(cid CompartmentID, holder HolderID, progress Progress) 
 	c.kr.Destroy()
 	c.key, c.kr = newKey, newKR
 	s.touched[cid] = true
-	return s.v.db.Update(func(tx *bolt.Tx) error {
+	err = s.v.db.Update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bGrants).Delete(slices.Concat(cid[:], holder[:])); err != nil {
+			return err
+		}
+		var err error
+		if anchored, err = s.advanceAnchor(tx, setComp(anchorComp{ID: cid, Recipient: newKey.Recipient().String()}), nil); err != nil {
 			return err
 		}
 		return s.logDir(tx, Entry{Time: now, Holder: s.actor, Action: ActionRevoke, Object: cid.String()})
 	})
+	if err == nil {
+		s.commitAnchor(anchored)
+	}
+	return err
 }
 
 // A batchWriter puts values into a new file in transactions of

@@ -30,6 +30,17 @@
 // granted to it. A key holder of compartment A has no key that opens
 // anything of compartment B: B is another file with another key.
 //
+// The directory key is vouched for outside itself by the directory anchor
+// (anchor.go, SPEC.md "Directory anchor"): a hash-chained list of
+// statements naming the directory key, the recovery recipient, the
+// admins' slot 9C keys and every compartment's recipient, each signed by
+// an admin's card or the recovery key (with a signing key derived from
+// its secret). An admin unlock (which needs the card's signer) and a
+// recovery unlock follow the chain from the newest statement they signed
+// themselves and refuse ([ErrAnchor]) a directory key, holder list or
+// compartment key the chain does not vouch for, before anything is
+// wrapped to anyone.
+//
 // # Invariants
 //
 // These hold after every committed transaction, and so after a crash at

@@ -23,7 +23,7 @@ const (
 	// DirectoryFormat and CompartmentFormat are the format versions this
 	// version of Valv writes. Older files are migrated when opened (see
 	// migrations); newer ones are refused.
-	DirectoryFormat   uint32 = 1
+	DirectoryFormat   uint32 = 2 // 2: the anchors bucket (anchor.go)
 	CompartmentFormat uint32 = 1
 
 	fileMode   os.FileMode = 0o600
@@ -90,10 +90,9 @@ const (
 type migration func(tx *bolt.Tx) error
 
 // migrations[kind][v] upgrades a file of that kind from version v to v+1.
-// There are none yet: version 1 is the first format. Tests add a fake
-// version 0 to exercise the mechanism.
+// Tests add a fake version 0 to exercise the mechanism.
 var migrations = map[string]map[uint32]migration{
-	kindDirectory:   {},
+	kindDirectory:   {1: migrateDirectoryAnchors},
 	kindCompartment: {},
 }
 

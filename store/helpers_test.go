@@ -43,7 +43,7 @@ func newTestHolder(t testing.TB, name string, role Role) *testHolder {
 	}
 	nextSerial++
 	return &testHolder{
-		info: HolderInfo{Name: name, Serial: nextSerial, Slot: 0x82, Recipient: id.Recipient(), SigningKey: &sk.PublicKey, Role: role,
+		info: HolderInfo{Name: name, Serial: nextSerial, Slot: 0x82, Recipient: id.Recipient(), SigningKey: &sk.PublicKey, Role: role, Signer: sk,
 			Staff: clearedStaff(name)},
 		identity: id,
 		signer:   sk,
@@ -75,7 +75,7 @@ func newTestVault(t testing.TB) *testVault {
 	}
 	admin := newTestHolder(t, "Alva Admin", RoleAdmin)
 	dir := filepath.Join(t.TempDir(), "vault")
-	v, err := Create(dir, rec.Recipient(), admin.info)
+	v, err := Create(dir, rec, admin.info)
 	if err != nil {
 		t.Fatal(err)
 	}

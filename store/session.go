@@ -48,6 +48,14 @@ type Session struct {
 	comps    map[CompartmentID]*openComp
 	problems map[CompartmentID]string // files that could not be read
 	touched  map[CompartmentID]bool   // logs appended to; DirectoryLog is the zero id
+
+	// The directory anchor (anchor.go), for admin and recovery sessions:
+	// the key that signs statements (the card's slot 9C key, or the
+	// recovery key's derived key), the newest statement, and the
+	// compartment recipients it vouches for (nil: not verified).
+	anchorSigner crypto.Signer
+	anchor       anchorStatement
+	anchorComps  map[CompartmentID]anchorComp
 }
 
 // openComp is an unlocked compartment.
@@ -75,8 +83,12 @@ type recipientIdentity interface {
 // another type with a Recipient() *pivage.Recipient method), or the
 // recovery key (*age.X25519Identity). signer is the key holder's slot 9C
 // key: it signs audit checkpoints when the session is locked, and must
-// match the signing key enrolled for the holder. It may be nil (no
-// checkpoints), and is ignored for the recovery key.
+// match the signing key enrolled for the holder. It may be nil for a key
+// holder who is not an admin (no checkpoints); an admin's unlock needs it
+// to check the directory's signed anchor (anchor.go) and fails with
+// ErrAnchor if the directory key is not the one that card vouched for.
+// It is ignored for the recovery key, which checks the anchor with a key
+// derived from its own secret.
 //
 // The unlock is logged in every compartment opened, and in the directory
 // log (directly for an admin, as a pending entry otherwise).
@@ -85,6 +97,12 @@ type recipientIdentity interface {
 // Session.Compartments reports it (CompartmentInfo.Problem). An error of
 // the card (removed, PIN blocked) does.
 func (v *Vault) Unlock(identity age.Identity, signer crypto.Signer) (*Session, error) {
+	return v.unlock(identity, signer, false)
+}
+
+// unlock is Unlock; with legacy, a directory without an anchor is
+// accepted (AnchorLegacy) and the anchor is not checked.
+func (v *Vault) unlock(identity age.Identity, signer crypto.Signer, legacy bool) (*Session, error) {
 	if identity == nil {
 		return nil, errors.New("store: Unlock needs an identity")
 	}
@@ -95,6 +113,11 @@ func (v *Vault) Unlock(identity age.Identity, signer crypto.Signer) (*Session, e
 			return nil, ErrUnknownIdentity
 		}
 		s.actor, s.role = Recovery, RoleAdmin
+		rs, err := recoverySigner(id, v.id)
+		if err != nil {
+			return nil, err
+		}
+		s.anchorSigner = rs
 	case recipientIdentity:
 		hs, err := v.Holders()
 		if err != nil {
@@ -114,7 +137,7 @@ func (v *Vault) Unlock(identity age.Identity, signer crypto.Signer) (*Session, e
 			if eq, ok := signer.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(h.SigningKey) {
 				return nil, errors.New("store: the signing key is not the one enrolled for this key holder")
 			}
-			s.signer = signer
+			s.signer, s.anchorSigner = signer, signer
 		}
 	default:
 		return nil, fmt.Errorf("store: cannot tell which key holder a %T is; use a card identity or the recovery key", identity)
@@ -146,7 +169,20 @@ func (v *Vault) Unlock(identity age.Identity, signer crypto.Signer) (*Session, e
 		return nil, fmt.Errorf("store: unlocking the directory: %w", err)
 	}
 	if s.dirKR != nil {
-		if err := s.checkDirectory(); err != nil {
+		// The directory key must be the one this card (or the recovery
+		// key) vouched for before its keyed tags mean anything.
+		var err error
+		switch {
+		case s.anchorSigner == nil:
+			err = errors.New("store: an admin unlock needs the card's signing key (slot 9C) to check the directory")
+		case legacy:
+		default:
+			err = s.verifyDirectoryAnchor()
+		}
+		if err == nil {
+			err = s.checkDirectory()
+		}
+		if err != nil {
 			s.wipe()
 			return nil, err
 		}
@@ -244,6 +280,10 @@ func (s *Session) openCompartment(cid CompartmentID, identity age.Identity) erro
 	if string(recipient) != k.Recipient().String() {
 		k.Destroy()
 		return &fileProblem{fmt.Errorf("store: the public recipient in the file of compartment %s is not its key's; the file was altered", cid)}
+	}
+	if err := s.checkAnchoredRecipient(cid, string(recipient)); err != nil {
+		k.Destroy()
+		return &fileProblem{err}
 	}
 	kr, err := k.Keyring()
 	if err != nil {
@@ -486,6 +526,9 @@ func (s *Session) Enrol(h HolderInfo) (HolderID, error) {
 	if err := h.check(); err != nil {
 		return ID{}, err
 	}
+	if err := h.checkSigner(); err != nil {
+		return ID{}, err
+	}
 	rec, err := h.record()
 	if err != nil {
 		return ID{}, err
@@ -500,6 +543,7 @@ func (s *Session) Enrol(h HolderInfo) (HolderID, error) {
 		}
 	}
 	id := newID()
+	var anchored *anchorStatement
 	err = s.v.db.Update(func(tx *bolt.Tx) error {
 		a, err := newAppender(tx, s.dirKR)
 		if err != nil {
@@ -524,6 +568,11 @@ func (s *Session) Enrol(h HolderInfo) (HolderID, error) {
 			if err := s.rewrapDirectory(tx); err != nil {
 				return err
 			}
+			// A new admin: a new anchor statement, which the new card
+			// signs too, so that it has something of its own to check.
+			if anchored, err = s.advanceAnchor(tx, nil, map[HolderID]crypto.Signer{id: h.Signer}); err != nil {
+				return err
+			}
 		}
 		if err := a.add(Entry{Time: now, Holder: s.actor, Action: ActionEnrol, Object: id.String()}); err != nil {
 			return err
@@ -533,6 +582,9 @@ func (s *Session) Enrol(h HolderInfo) (HolderID, error) {
 	})
 	if err != nil {
 		return ID{}, err
+	}
+	if anchored != nil {
+		s.commitAnchor(anchored)
 	}
 	return id, nil
 }

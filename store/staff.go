@@ -649,6 +649,8 @@ func (s *Session) LinkHolder(holder HolderID, staff StaffID) error {
 func (s *Session) Deactivate(id StaffID, progress Progress) error {
 	s.mu.Lock()
 	var holders []HolderID
+	var anchored *anchorStatement
+	adminGone := false
 	now := s.v.now()
 	err := s.staffUpdate(id, func(tx *bolt.Tx, r *staffRecord, a *appender) error {
 		holders = slices.Clone(r.Holders)
@@ -688,6 +690,11 @@ func (s *Session) Deactivate(id StaffID, progress Progress) error {
 			if err := s.rewrapDirectory(tx); err != nil {
 				return err
 			}
+			var err error
+			if anchored, err = s.advanceAnchor(tx, nil, nil); err != nil {
+				return err
+			}
+			adminGone = true
 		}
 		if r.Inactive {
 			return nil // finishing an earlier deactivation
@@ -698,6 +705,15 @@ func (s *Session) Deactivate(id StaffID, progress Progress) error {
 	if err != nil {
 		s.mu.Unlock()
 		return err
+	}
+	s.commitAnchor(anchored)
+	if adminGone {
+		// The deactivated admin's card could unwrap the directory key:
+		// a new one, so that it cannot recompute the holders' tags.
+		if err := s.rotateDirectory(); err != nil {
+			s.mu.Unlock()
+			return err
+		}
 	}
 	// The grants: from each open compartment's file (authoritative), else
 	// from the directory's copy.

@@ -141,7 +141,7 @@ func TestCreateNeedsClearedFirstAdmin(t *testing.T) {
 		h := newTestHolder(t, "A", RoleAdmin)
 		h.info.Staff = tc.staff
 		dir := filepath.Join(t.TempDir(), "v")
-		_, err := Create(dir, tv.recovery.Recipient(), h.info)
+		_, err := Create(dir, tv.recovery, h.info)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Create with %+v: %v, want %q", tc.staff, err, tc.want)
 		}
@@ -385,7 +385,7 @@ func TestStaffCanary(t *testing.T) {
 		Screening: Screening{Status: ScreeningPassed, Date: testDay, By: "Kanariegranskare Ett"},
 		NDASigned: testDay, NDADocument: []byte("KANARIEAVTAL första admin " + strings.Repeat("kanarieklausul ", 100))}
 	dir := filepath.Join(t.TempDir(), "v")
-	v, err := Create(dir, tv.recovery.Recipient(), admin.info)
+	v, err := Create(dir, tv.recovery, admin.info)
 	mustNoErr(t, err)
 	tv = &testVault{dir: dir, v: v, recovery: tv.recovery, admin: admin}
 	t.Cleanup(func() { v.Close() })

@@ -59,6 +59,10 @@ type HolderInfo struct {
 	// audit checkpoints: a P-256 *ecdsa.PublicKey (or ed25519.PublicKey).
 	SigningKey crypto.PublicKey
 	Role       Role
+	// Signer is the card's slot 9C key itself (its public key is
+	// SigningKey), needed for an admin: the new card signs the directory
+	// anchor (anchor.go) it will check at every unlock. It is not stored.
+	Signer crypto.Signer
 }
 
 // A Holder is an enrolled key holder. Name and StaffID are empty unless
@@ -116,6 +120,20 @@ func (h *HolderInfo) record() (holderRecord, error) {
 	return holderRecord{Serial: h.Serial, Slot: h.Slot, Recipient: h.Recipient.String(), SigningKey: der, Role: h.Role}, nil
 }
 
+// checkSigner checks an admin's Signer against its SigningKey.
+func (h *HolderInfo) checkSigner() error {
+	if h.Role != RoleAdmin {
+		return nil
+	}
+	if h.Signer == nil {
+		return errors.New("store: enrolling an admin needs the new card's signing key (slot 9C) to sign the directory anchor")
+	}
+	if eq, ok := h.Signer.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(h.SigningKey) {
+		return errors.New("store: the new card's signer is not its signing key")
+	}
+	return nil
+}
+
 func (r *holderRecord) holder(id HolderID) (Holder, error) {
 	pub, err := x509.ParsePKIXPublicKey(r.SigningKey)
 	if err != nil {
@@ -144,8 +162,11 @@ type Vault struct {
 }
 
 // Create makes a new vault in dir (made with mode 0700 if missing; an
-// existing folder must not hold a vault) with the recovery recipient and a
-// first admin key holder, and returns it open. firstAdmin.Staff is the
+// existing folder must not hold a vault) with the recovery key and a
+// first admin key holder, and returns it open. The recovery key's
+// secret is used only to sign the directory's first anchor statement
+// (anchor.go) with a key derived from it; the vault stores its recipient.
+// firstAdmin.Signer (the card's slot 9C key) signs it too. firstAdmin.Staff is the
 // first admin's staff record, with a passed screening and the signed NDA:
 // nobody holds a key without them.
 //
@@ -153,10 +174,11 @@ type Vault struct {
 // recipient, and logs the creation and the enrolment in the directory's
 // audit log. The directory file is written under a temporary name and
 // renamed into place, so a vault either exists whole or not at all.
-func Create(dir string, recovery *age.X25519Recipient, firstAdmin HolderInfo) (*Vault, error) {
-	if recovery == nil {
-		return nil, errors.New("store: Create needs the recovery recipient")
+func Create(dir string, recoveryKey *age.X25519Identity, firstAdmin HolderInfo) (*Vault, error) {
+	if recoveryKey == nil {
+		return nil, errors.New("store: Create needs the recovery key")
 	}
+	recovery := recoveryKey.Recipient()
 	if firstAdmin.Role == "" {
 		firstAdmin.Role = RoleAdmin
 	}
@@ -174,6 +196,9 @@ func Create(dir string, recovery *age.X25519Recipient, firstAdmin HolderInfo) (*
 		firstAdmin.Name = staff.Name
 	}
 	if err := firstAdmin.check(); err != nil {
+		return nil, err
+	}
+	if err := firstAdmin.checkSigner(); err != nil {
 		return nil, err
 	}
 	rec, err := firstAdmin.record()
@@ -261,7 +286,10 @@ func Create(dir string, recovery *age.X25519Recipient, firstAdmin HolderInfo) (*
 		if err := a.add(Entry{Time: now, Holder: Recovery, Action: ActionEnrol, Object: adminID.String()}); err != nil {
 			return err
 		}
-		return a.flush()
+		if err := a.flush(); err != nil {
+			return err
+		}
+		return anchorNewVault(tx, v, dirKey, kr, recoveryKey, adminID, firstAdmin.Signer)
 	})
 	if err == nil {
 		err = os.Rename(tmp, path)
@@ -447,7 +475,9 @@ func (v *Vault) compartmentDB(id CompartmentID) (*bolt.DB, error) {
 
 // putMAC stores a keyed tag over a public record, so that an edit of the
 // directory (a holder's recipient swapped for an intruder's, say) is
-// detected before anything is wrapped to it.
+// detected before anything is wrapped to it. The tag is only as good as
+// the directory key it is keyed from, which the directory anchor vouches
+// for (anchor.go).
 func putMAC(tx *bolt.Tx, kr *seal.Keyring, kind string, id []byte, value []byte) error {
 	tag := kr.LookupTag(nil, "mac "+kind, slices.Concat(id, value))
 	return tx.Bucket(bMACs).Put(slices.Concat([]byte(kind+"/"), id), tag)
@@ -512,10 +542,14 @@ func unpad(p []byte) []byte {
 	return p[:len(p)-n]
 }
 
-// CompartmentRecipient returns the public age recipient of the compartment
-// whose id is id or starts with it (at least 8 hex digits). It needs no
-// key: anything encrypted to the recipient can be taken in while the
-// compartment is locked (sealed intake), and only its key holders read it.
+// CompartmentRecipient returns the public age recipient stored in the
+// file of the compartment whose id is id or starts with it (at least 8
+// hex digits). It needs no key, and so it is only what the file says:
+// anyone who can write the file can put their own recipient there
+// (docs/security-review-2026-11.md, M2).
+//
+// Deprecated: encrypt only to Session.CompartmentRecipient, which gives
+// the recipient the directory's signed anchor names.
 func (v *Vault) CompartmentRecipient(id string) (string, error) {
 	ids, err := v.CompartmentIDs()
 	if err != nil {
@@ -537,7 +571,13 @@ func (v *Vault) CompartmentRecipient(id string) (string, error) {
 	case len(found) > 1:
 		return "", fmt.Errorf("store: compartment id %s is ambiguous; give more digits", id)
 	}
-	db, err := v.compartmentDB(found[0])
+	return v.fileRecipient(found[0])
+}
+
+// fileRecipient reads the public recipient in a compartment's file. It is
+// what the file says, vouched for by nothing.
+func (v *Vault) fileRecipient(cid CompartmentID) (string, error) {
+	db, err := v.compartmentDB(cid)
 	if err != nil {
 		return "", err
 	}
@@ -545,7 +585,7 @@ func (v *Vault) CompartmentRecipient(id string) (string, error) {
 	err = db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bMeta)
 		if b == nil || b.Get(kCompRecipient) == nil {
-			return fmt.Errorf("store: the file of compartment %s has no recipient", found[0])
+			return fmt.Errorf("store: the file of compartment %s has no recipient", cid)
 		}
 		r = string(b.Get(kCompRecipient))
 		return nil
@@ -554,7 +594,7 @@ func (v *Vault) CompartmentRecipient(id string) (string, error) {
 		return "", err
 	}
 	if _, err := age.ParseX25519Recipient(r); err != nil {
-		return "", fmt.Errorf("store: the recipient of compartment %s is damaged", found[0])
+		return "", fmt.Errorf("store: the recipient of compartment %s is damaged", cid)
 	}
 	return r, nil
 }

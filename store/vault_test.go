@@ -17,7 +17,7 @@ import (
 
 func TestCreateOpenUnlock(t *testing.T) {
 	tv := newTestVault(t)
-	if _, err := Create(tv.dir, tv.recovery.Recipient(), tv.admin.info); err == nil {
+	if _, err := Create(tv.dir, tv.recovery, tv.admin.info); err == nil {
 		t.Fatal("Create over an existing vault succeeded")
 	}
 	s := tv.unlock(t, tv.admin)
@@ -143,7 +143,7 @@ func TestMigration(t *testing.T) {
 	if string(format) != string(u32(DirectoryFormat)) {
 		t.Fatalf("format after migration = %x", format)
 	}
-	s, err := v.Unlock(tv.admin.identity, nil)
+	s, err := v.Unlock(tv.admin.identity, tv.admin.signer)
 	mustNoErr(t, err)
 	s.Lock()
 	v.Close()
@@ -182,7 +182,7 @@ func TestDirectoryTamperDetected(t *testing.T) {
 		return b.Put(hid[:], []byte(v))
 	})
 	tv.reopen(t)
-	if _, err := tv.v.Unlock(tv.admin.identity, nil); err == nil || !strings.Contains(err.Error(), "altered") {
+	if _, err := tv.v.Unlock(tv.admin.identity, tv.admin.signer); err == nil || !strings.Contains(err.Error(), "altered") {
 		t.Fatalf("Unlock after tampering = %v", err)
 	}
 }

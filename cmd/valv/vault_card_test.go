@@ -100,12 +100,12 @@ func TestTwoKeyHolders(t *testing.T) {
 		t.Fatalf("wrong PIN: %d %q", c, errOut)
 	}
 
-	// The recovery key opens both; the recipient needs no key at all.
+	// The recovery key opens both, and gives the anchored recipient.
 	out = must("", "compartment", "list", "--vault", vault, "--identity", recoveryFile)
 	if !strings.Contains(out, north) || !strings.Contains(out, south) {
 		t.Fatalf("recovery key sees:\n%s", out)
 	}
-	recipient := strings.TrimSpace(must("", "recipient", "--vault", vault, north))
+	recipient := strings.TrimSpace(must("", "recipient", "--vault", vault, "--identity", recoveryFile, north))
 	if !strings.HasPrefix(recipient, "age1") {
 		t.Fatalf("recipient = %q", recipient)
 	}

@@ -53,7 +53,7 @@ func softwareHolder(t *testing.T, dir, name string, serial uint32, role store.Ro
 	day := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)
 	staff := &store.StaffInfo{Name: name, Screening: store.Screening{Status: store.ScreeningPassed, Date: day, By: "Säkerhetschefen"},
 		NDASigned: day, NDADocument: []byte("signed NDA")}
-	return store.HolderInfo{Name: name, Serial: serial, Slot: 0x82, Recipient: id.Recipient(), SigningKey: &sk.PublicKey, Role: role, Staff: staff}, path
+	return store.HolderInfo{Name: name, Serial: serial, Slot: 0x82, Recipient: id.Recipient(), SigningKey: &sk.PublicKey, Role: role, Staff: staff, Signer: sk}, path
 }
 
 type cliVault struct {
@@ -76,7 +76,7 @@ func newCLIVault(t *testing.T) *cliVault {
 	adminInfo, adminPath := softwareHolder(t, tmp, "Alva Admin", 5001, store.RoleAdmin)
 	holderInfo, holderPath := softwareHolder(t, tmp, "Hugo Handläggare", 5002, store.RoleHolder)
 	cv.admin, cv.holder = adminPath, holderPath
-	v, err := store.Create(cv.dir, rk.Recipient(), adminInfo)
+	v, err := store.Create(cv.dir, rk.Identity(), adminInfo)
 	if err != nil {
 		t.Fatal(err)
 	}

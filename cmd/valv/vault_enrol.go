@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto"
 	"errors"
 	"flag"
 	"fmt"
@@ -85,9 +86,15 @@ func enrolCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 		if err != nil {
 			return explainPINError(err, nc.Info().Serial)
 		}
+		var signer crypto.Signer
+		if r == store.RoleAdmin { // a new admin's card signs the directory's anchor
+			if signer, err = nc.Signer(); err != nil {
+				return err
+			}
+		}
 		id, err := s.Enrol(store.HolderInfo{
 			StaffID: staffID, Name: *holder, Serial: e.Serial, Slot: e.Slot, Recipient: e.Recipient,
-			SigningKey: e.SigningKey, Role: r,
+			SigningKey: e.SigningKey, Role: r, Signer: signer,
 		})
 		if err != nil {
 			return fmt.Errorf("the card is enrolled but the vault did not record it: %w", err)
@@ -97,15 +104,18 @@ func enrolCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 	})
 }
 
-const recipientUsage = `valv recipient COMPARTMENT [--vault DIR]
+const recipientUsage = `valv recipient COMPARTMENT [--card SERIAL | --identity FILE] [--pin-stdin] [--vault DIR]
 
 Prints the compartment's public age recipient: anything encrypted to it
 (age -r RECIPIENT) can be imported while the compartment is locked, and only
-its key holders can read it. Needs no card.`
+its key holders can read it. It needs an admin's card (or the recovery
+key): the recipient printed is the one the directory's signed anchor names,
+checked at unlock, never only what the compartment's file says.`
 
 func recipientCommand(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("valv recipient", recipientUsage, stderr)
-	dir := fs.String("vault", defaultVaultDir(), "vault `folder`")
+	var vf vaultFlags
+	vf.register(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -114,15 +124,16 @@ func recipientCommand(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	v, err := store.Open(*dir)
-	if err != nil {
-		return err
-	}
-	defer v.Close()
-	r, err := v.CompartmentRecipient(pos[0])
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, r)
-	return nil
+	return withSession(&vf, func(s *store.Session) error {
+		cid, err := findCompartment(s, pos[0])
+		if err != nil {
+			return err
+		}
+		r, err := s.CompartmentRecipient(cid)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, r)
+		return nil
+	})
 }

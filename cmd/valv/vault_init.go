@@ -147,9 +147,13 @@ func initCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if err != nil {
 		return explainPINError(err, s.Info().Serial)
 	}
-	v, err := store.Create(*dir, key.Recipient(), store.HolderInfo{
+	signer, err := s.Signer() // the new card signs the directory's anchor
+	if err != nil {
+		return err
+	}
+	v, err := store.Create(*dir, key.Identity(), store.HolderInfo{
 		Name: *holder, Serial: e.Serial, Slot: e.Slot, Recipient: e.Recipient,
-		SigningKey: e.SigningKey, Role: store.RoleAdmin, Staff: staff,
+		SigningKey: e.SigningKey, Role: store.RoleAdmin, Staff: staff, Signer: signer,
 	})
 	if err != nil {
 		return fmt.Errorf("the card is enrolled but the vault could not be made: %w", err)
