@@ -96,10 +96,14 @@ func (s *Service) startDemo() error {
 	if err := key.WriteFile(s.DemoRecoveryFile()); err != nil {
 		return err
 	}
+	signer, err := cs.Signer()
+	if err != nil {
+		return err
+	}
 	day := time.Now().UTC().Truncate(24 * time.Hour)
-	v, err := store.Create(s.vaultDir, key.Recipient(), store.HolderInfo{
+	v, err := store.Create(s.vaultDir, key.Identity(), store.HolderInfo{
 		Name: demoAdmin, Serial: e.Serial, Slot: e.Slot, Recipient: e.Recipient,
-		SigningKey: e.SigningKey, Role: store.RoleAdmin,
+		SigningKey: e.SigningKey, Role: store.RoleAdmin, Signer: signer,
 		Staff: &store.StaffInfo{
 			Name: demoAdmin, Title: "Compliance officer (demo)",
 			Screening:   store.Screening{Status: store.ScreeningPassed, Date: day, By: "Demo security officer"},
@@ -112,10 +116,6 @@ func (s *Service) startDemo() error {
 	}
 	s.v = v
 	id, err := cs.Identity()
-	if err != nil {
-		return err
-	}
-	signer, err := cs.Signer()
 	if err != nil {
 		return err
 	}
