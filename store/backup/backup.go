@@ -62,6 +62,9 @@ type Result struct {
 // writeBuffer is the size of the buffer in front of the file.
 const writeBuffer = 1 << 20
 
+// progressStep is how many bytes pass between progress reports.
+var progressStep int64 = 4 << 20
+
 // skipSpaceCheck lets a test reach a real ENOSPC while writing.
 var skipSpaceCheck = false
 
@@ -330,7 +333,7 @@ type progressWriter struct {
 func (p *progressWriter) Write(b []byte) (int, error) {
 	n, err := p.w.Write(b)
 	p.done += int64(n)
-	if p.fn != nil && p.done-p.last >= 4<<20 {
+	if p.fn != nil && p.done-p.last >= progressStep {
 		p.last = p.done
 		p.fn(Progress{Phase: "backup", Done: min(p.done, p.total), Total: p.total})
 	}

@@ -295,7 +295,7 @@ type progressReader struct {
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	p.done += int64(n)
-	if p.fn != nil && (p.done-p.last >= 4<<20 || err == io.EOF) {
+	if p.fn != nil && (p.done-p.last >= progressStep || err == io.EOF) {
 		p.last = p.done
 		p.fn(Progress{Phase: p.phase, Done: p.done, Total: p.total})
 	}
