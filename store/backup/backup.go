@@ -149,7 +149,7 @@ func write(s *store.Session, dir string, opts Options) (*Result, store.ID, error
 		recipients = append(recipients, ephem.Recipient())
 		f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
-			return mediaError("creating "+tmp, err)
+			return mediaError("creating the backup file", err)
 		}
 		manifest, err = stream(f, snap, backupID, recipients, opts, total)
 		if err == nil {
@@ -162,7 +162,7 @@ func write(s *store.Session, dir string, opts Options) (*Result, store.ID, error
 			err = cerr
 		}
 		if err != nil {
-			return mediaError("writing "+tmp, err)
+			return mediaError("writing the backup", err)
 		}
 		return nil
 	})

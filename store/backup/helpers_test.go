@@ -28,6 +28,8 @@ type testHolder struct {
 	info     store.HolderInfo
 	identity *pivage.Identity
 	signer   crypto.Signer
+	dk       *ecdh.PrivateKey  // the decryption key behind identity
+	sk       *ecdsa.PrivateKey // signer
 }
 
 var nextSerial uint32 = 5000
@@ -49,6 +51,8 @@ func newTestHolder(t testing.TB, name string, role store.Role) *testHolder {
 				NDASigned: day, NDADocument: []byte("%PDF-1.4 NDA\n")}},
 		identity: id,
 		signer:   sk,
+		dk:       dk,
+		sk:       sk,
 	}
 }
 
