@@ -1,6 +1,7 @@
 package store
 
 import (
+	"crypto"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -240,9 +241,13 @@ func ReadFileInfo(path string) (FileInfo, error) {
 	return fi, err
 }
 
+// Signer returns the session's signing key (the card's slot 9C key,
+// checked at unlock against the one enrolled), or nil.
+func (s *Session) Signer() crypto.Signer { return s.signer }
+
 // LogBackup records a backup, a verification of one, a restore or a
 // drill in the directory's audit log (admins only). object is the
-// backup's id.
+// backup's id (the zero id: none, for a backup that did not read).
 func (s *Session) LogBackup(action Action, object ID, count int64) error {
 	switch action {
 	case ActionBackup, ActionBackupVerify, ActionRestore, ActionDrill:
@@ -254,7 +259,11 @@ func (s *Session) LogBackup(action Action, object ID, count int64) error {
 	if err := s.checkAdmin(); err != nil {
 		return err
 	}
+	obj := ""
+	if object != (ID{}) {
+		obj = object.String()
+	}
 	return s.v.db.Update(func(tx *bolt.Tx) error {
-		return s.logDir(tx, Entry{Time: s.v.now(), Holder: s.actor, Action: action, Object: object.String(), Count: count})
+		return s.logDir(tx, Entry{Time: s.v.now(), Holder: s.actor, Action: action, Object: obj, Count: count})
 	})
 }

@@ -44,9 +44,10 @@ import (
 type Options struct {
 	// App is the version of Valv writing it (recorded in the manifest).
 	App string
-	// Signer is the admin's slot 9C key, which signs the manifest. It
-	// must be the signing key enrolled for the session's key holder. Only
-	// a backup made with the recovery key is unsigned (Signer nil).
+	// Signer is the admin's slot 9C key, which signs the manifest
+	// (default: the session's). It must be the signing key enrolled for
+	// the session's key holder. Only a backup made with the recovery key
+	// is unsigned.
 	Signer crypto.Signer
 	// Progress, if set, is called as the backup is written and verified.
 	Progress func(Progress)
@@ -75,6 +76,9 @@ var skipSpaceCheck = false
 func Write(s *store.Session, dir string, opts Options) (*Result, error) {
 	if !s.IsAdmin() {
 		return nil, store.ErrNotAdmin
+	}
+	if opts.Signer == nil {
+		opts.Signer = s.Signer()
 	}
 	if opts.Signer == nil && s.Actor() != store.Recovery {
 		return nil, errors.New("backup: the manifest must be signed: give the card's signing key (slot 9C)")

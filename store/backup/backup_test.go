@@ -284,7 +284,9 @@ func TestVerifyNamesProblems(t *testing.T) {
 		t.Fatalf("unsigned backup, allowed: %v", err)
 	}
 	// An admin without its signing key cannot write one.
-	s = f.unlock(t)
+	s, err = f.v.Unlock(f.admin.identity, nil)
+	must(t, err)
+	defer s.Lock()
 	if _, err := Write(s, t.TempDir(), Options{App: "test"}); err == nil {
 		t.Fatal("an admin wrote an unsigned backup")
 	}

@@ -76,9 +76,6 @@ func Drill(live *store.Session, path string, identity age.Identity, opts ReadOpt
 	if !rep.OK() {
 		failed = 1
 	}
-	if backupID == (store.ID{}) {
-		backupID = store.ID(randomID()) // the backup did not read: a fresh id for the entry
-	}
 	if lerr := live.LogBackup(store.ActionDrill, backupID, failed); lerr != nil {
 		return rep, fmt.Errorf("backup: the drill ran but logging it failed: %w", lerr)
 	}
