@@ -22,9 +22,6 @@ const backupUsage = `valv backup --to DIR [--vault DIR] [--identity FILE | --car
        valv restore FILE --into NEWDIR [--compartment ID] [--vault DIR] (--identity FILE | --card SERIAL) [--allow-unsigned]
        valv drill FILE [--vault DIR] (--identity FILE | --card SERIAL) [--pin-stdin]`
 
-// errBackupFailed is returned after a report that says what is wrong.
-var errBackupFailed = errors.New("the backup does not verify")
-
 // backupCommand runs "valv backup": write a backup, list media, rotate.
 func backupCommand(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "rotate" {
