@@ -24,7 +24,6 @@ import (
 	"bufio"
 	"bytes"
 	"crypto"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -215,11 +214,13 @@ func stream(f io.Writer, snap *store.Snapshot, backupID store.ID, recipients []a
 		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: sf.Name, Size: sf.Size, Mode: 0o600, ModTime: snap.Time}); err != nil {
 			return nil, err
 		}
-		d := sha256.New()
-		if _, err := sf.WriteTo(io.MultiWriter(tw, d)); err != nil {
+		d := newAsyncHash()
+		_, err := sf.WriteTo(io.MultiWriter(tw, d))
+		if err != nil {
+			d.Close()
 			return nil, err
 		}
-		mf := File{Name: sf.Name, Kind: "directory", Size: sf.Size, SHA256: hex.EncodeToString(d.Sum(nil)),
+		mf := File{Name: sf.Name, Kind: "directory", Size: sf.Size, SHA256: hex.EncodeToString(d.Sum()),
 			Audit: Audit{Entries: sf.Log.Entries, Head: hex.EncodeToString(sf.Log.Link), Checkpoint: sf.Checkpoint}}
 		if sf.Compartment != (store.ID{}) {
 			mf.Kind, mf.Compartment = "compartment", sf.Compartment.String()

@@ -158,8 +158,9 @@ func read(r io.Reader, opts ReadOptions, open func(f *tar.Header) (io.Writer, er
 					w = ow
 				}
 			}
-			d := sha256.New()
+			d := newAsyncHash()
 			n, err := io.Copy(io.MultiWriter(w, d), tr)
+			sum := d.Sum()
 			if err != nil {
 				if cr.err != nil || errors.Is(err, io.ErrUnexpectedEOF) {
 					return nil, damaged(err)
@@ -168,7 +169,7 @@ func read(r io.Reader, opts ReadOptions, open func(f *tar.Header) (io.Writer, er
 			}
 			var g got
 			g.size = n
-			d.Sum(g.sum[:0])
+			copy(g.sum[:], sum)
 			files[h.Name] = g
 			order = append(order, h.Name)
 		default:
