@@ -92,6 +92,14 @@
 // [Session.VerifyAudit] checks numbering, links, sealing, the head and
 // every checkpoint, and names the first bad entry ([AuditError]).
 //
+// # Backups
+//
+// [Session.Snapshot] gives a consistent copy of every file of the vault
+// (read transactions begun together) for store/backup, which writes,
+// verifies, restores and rotates backups (docs/backup-format.md). Backups,
+// their verification, restores and drills are audit entries
+// ([Session.LogBackup]).
+//
 // # Formats and migration
 //
 // Each file records its kind and format version. Opening an older file

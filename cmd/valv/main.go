@@ -21,6 +21,10 @@
 //	valv export-csv OUT      write customers as CSV (codes only unless --with-names)
 //	valv doc add|list|export attach, list and export a customer's documents
 //	valv audit verify|export check or export the audit log
+//	valv backup --to DIR     write a verified backup (--media lists removable media; rotate)
+//	valv verify FILE         check a backup offline
+//	valv restore FILE        restore a backup into a new folder
+//	valv drill FILE          restore into a temporary folder and compare with the vault
 //	valv version             print the version
 package main
 
@@ -93,6 +97,14 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return auditCommand(args[1:], stdout, stderr)
 	case "doc":
 		return docCommand(args[1:], stdout, stderr)
+	case "backup":
+		return backupCommand(args[1:], stdout, stderr)
+	case "verify":
+		return verifyCommand(args[1:], stdin, stdout, stderr)
+	case "restore":
+		return restoreCommand(args[1:], stdin, stdout, stderr)
+	case "drill":
+		return drillCommand(args[1:], stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "valv %s\n", version)
 		return nil
@@ -130,6 +142,13 @@ const usage = `Usage:
   valv doc add|list|export attach documents to a customer, list them, export one
                            (add --protect: a passphrase of its own; export verifies before naming OUT)
   valv audit verify|export check the audit log, or export it (CSV or JSON Lines)
+  valv backup --to DIR     write a backup and read it back (--media lists removable media)
+  valv backup rotate --to DIR [--keep N] [--monthly M] [--dry-run]
+                           delete old backups: keep the last N and one a month for M months
+  valv verify FILE         check a backup (signature, hashes) with a card or the recovery key
+  valv restore FILE --into NEWDIR [--compartment ID]
+                           restore a backup into a new folder, never over a vault
+  valv drill FILE          restore into a temporary folder, compare with the vault, report
   valv version             print the version
 
 The vault commands take --vault DIR (default $XDG_DATA_HOME/valv) and

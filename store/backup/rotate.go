@@ -1,0 +1,124 @@
+package backup
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/valv-vault/valv/store"
+)
+
+// A Policy says which backups of a vault rotation keeps: the Keep newest,
+// and the newest of each of the Monthly most recent calendar months (UTC)
+// that have a backup. Everything else of that vault is deleted.
+//
+// The defaults, DefaultKeep 7 and DefaultMonthly 12, keep a week of daily
+// backups (a mistake noticed within a week can be undone from the
+// day before it) and a year of month-end states (one per month back to
+// the last annual review, which is how far back an auditor typically
+// asks), in about 19 files.
+type Policy struct {
+	Keep    int
+	Monthly int
+}
+
+// The default policy (see Policy).
+const (
+	DefaultKeep    = 7
+	DefaultMonthly = 12
+)
+
+// A Rotation is what a policy does to a folder: for each backup file,
+// whether it is kept and why.
+type Rotation struct {
+	Keep   []RotatedFile
+	Delete []RotatedFile
+}
+
+// A RotatedFile is one backup file in a rotation.
+type RotatedFile struct {
+	Path   string
+	Name   Name
+	Reason string // why it is kept ("last 7", "monthly 2026-10")
+}
+
+// PlanRotation applies the policy to the backups of vault in dir (all
+// vaults' if vault is the zero id, each vault on its own). It looks only
+// at files named like Valv's backups (see FileName); any other file, and
+// a backup being written, is never touched. At least one backup of each
+// vault is always kept.
+func PlanRotation(dir string, vault store.ID, p Policy) (*Rotation, error) {
+	if p.Keep < 1 {
+		return nil, errors.New("backup: rotation must keep at least the newest backup (--keep 1 or more)")
+	}
+	if p.Monthly < 0 {
+		return nil, errors.New("backup: the number of monthly backups cannot be negative")
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	byVault := map[store.ID][]RotatedFile{}
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		n, ok := ParseName(e.Name())
+		if !ok || (vault != (store.ID{}) && n.Vault != vault) {
+			continue
+		}
+		byVault[n.Vault] = append(byVault[n.Vault], RotatedFile{Path: filepath.Join(dir, e.Name()), Name: n})
+	}
+	r := &Rotation{}
+	for _, fs := range byVault {
+		// Newest first.
+		slices.SortFunc(fs, func(a, b RotatedFile) int {
+			return cmp.Or(b.Name.Time.Compare(a.Name.Time), cmp.Compare(b.Name.N, a.Name.N))
+		})
+		seen := map[string]bool{}
+		monthsKept := 0
+		for i, f := range fs {
+			month := f.Name.Time.Format("2006-01")
+			monthly := false
+			if !seen[month] { // newest first: the month's newest backup
+				seen[month] = true
+				if monthsKept < p.Monthly {
+					monthly = true
+					monthsKept++
+				}
+			}
+			switch {
+			case i < p.Keep:
+				f.Reason = fmt.Sprintf("one of the last %d", p.Keep)
+			case monthly:
+				f.Reason = "newest of " + month
+			}
+			if f.Reason != "" {
+				r.Keep = append(r.Keep, f)
+			} else {
+				r.Delete = append(r.Delete, f)
+			}
+		}
+	}
+	return r, nil
+}
+
+// Apply deletes the files the rotation does not keep, and syncs the
+// folder. It returns the first error after trying them all.
+func (r *Rotation) Apply() error {
+	var errs []error
+	dirs := map[string]bool{}
+	for _, f := range r.Delete {
+		if err := os.Remove(f.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+		dirs[filepath.Dir(f.Path)] = true
+	}
+	for d := range dirs {
+		errs = append(errs, syncDir(d))
+	}
+	return errors.Join(errs...)
+}
