@@ -93,7 +93,9 @@ func drill(rep *DrillReport, live *store.Session, path, into string, identity ag
 		return fmt.Errorf("the restored vault does not open: %w", err)
 	}
 	defer v.Close()
-	s, err := v.Unlock(identity, nil)
+	// The live session's signer (its card's slot 9C key) is the one an
+	// admin's unlock of the restored directory checks the anchor with.
+	s, err := v.Unlock(identity, live.Signer())
 	if err != nil {
 		return fmt.Errorf("the restored vault does not unlock: %w", err)
 	}
