@@ -24,7 +24,7 @@ const (
 	// version of Valv writes. Older files are migrated when opened (see
 	// migrations); newer ones are refused.
 	DirectoryFormat   uint32 = 1
-	CompartmentFormat uint32 = 1
+	CompartmentFormat uint32 = 2 // 2: the search bucket
 
 	fileMode   os.FileMode = 0o600
 	folderMode os.FileMode = 0o700
@@ -54,7 +54,7 @@ var (
 	bPending     = []byte("pending-audit")
 	bCustomers   = []byte("customers")  // record id → uint64be(version) ‖ sealed record
 	bHistory     = []byte("history")    // record id ‖ uint64be(version) → sealed record
-	bIndex       = []byte("index")      // record id → sealed code
+	bIndex       = []byte("index")      // record id → sealed code (bSearch: search.go)
 	bCodes       = []byte("codes")      // lookup tag of the code → record id
 	bDocuments   = []byte("documents")  // compartment: document id → customer record id ‖ sealed metadata
 	bDocChunks   = []byte("doc-chunks") // compartment: document id ‖ uint64be(index) → ≤ 1 MiB of the document's age stream
@@ -90,11 +90,10 @@ const (
 type migration func(tx *bolt.Tx) error
 
 // migrations[kind][v] upgrades a file of that kind from version v to v+1.
-// There are none yet: version 1 is the first format. Tests add a fake
-// version 0 to exercise the mechanism.
+// Tests add a fake version 0 to exercise the mechanism.
 var migrations = map[string]map[uint32]migration{
 	kindDirectory:   {},
-	kindCompartment: {},
+	kindCompartment: {1: migrateSearch},
 }
 
 var (
