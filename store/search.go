@@ -325,7 +325,7 @@ func (s *Session) SearchCustomers(query string, limit int) ([]SearchHit, error) 
 			return nil, fmt.Errorf("%w (compartment %s)", err, cid)
 		}
 		for _, m := range c.search.search(&q, limit) {
-			hits = append(hits, SearchHit{Code: c.search.docs[m.doc].code, Compartment: cid, Score: m.score, Field: m.field})
+			hits = append(hits, SearchHit{Code: c.search.docs[m.doc].code, Compartment: cid, Score: int(m.score), Field: scoreField(m.score)})
 		}
 	}
 	slices.SortStableFunc(hits, func(a, b SearchHit) int {

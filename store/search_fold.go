@@ -45,11 +45,35 @@ func foldRune(r rune) string {
 	return computeFold(r)
 }
 
+// computeFold folds a rune by foldOnce, then folds the result again
+// until it no longer changes (NFKD can yield characters that fold
+// further, as "ŉ" gives "ʼn"), so that folding folded text changes
+// nothing.
 func computeFold(r rune) string {
+	s := foldOnce(r)
+	for range 4 {
+		var b strings.Builder
+		for _, x := range s {
+			if x < utf8.RuneSelf {
+				b.WriteRune(x)
+			} else {
+				b.WriteString(foldOnce(x))
+			}
+		}
+		if b.String() == s {
+			break
+		}
+		s = b.String()
+	}
+	return s
+}
+
+// foldOnce folds one rune: "" to drop it, ' ' for a word break.
+func foldOnce(r rune) string {
 	switch {
 	case r == utf8.RuneError:
 		return " "
-	case r == '\u2019' || r == '\u02bc': // right single quotation mark, modifier apostrophe
+	case r == '\'' || r == '\u2019' || r == '\u02bc': // apostrophes
 		return ""
 	case unicode.In(r, unicode.Mn, unicode.Me):
 		return ""
@@ -59,7 +83,7 @@ func computeFold(r rune) string {
 	}
 	var b strings.Builder
 	for _, x := range norm.NFKD.String(string(r)) {
-		if unicode.In(x, unicode.Mn, unicode.Me) {
+		if x == '\'' || x == '\u2019' || x == '\u02bc' || unicode.In(x, unicode.Mn, unicode.Me) {
 			continue
 		}
 		x = unicode.ToLower(x)
@@ -69,7 +93,7 @@ func computeFold(r rune) string {
 		case x < utf8.RuneSelf:
 			if c := byte(x); c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
 				b.WriteByte(c)
-			} else if c != '\'' {
+			} else {
 				b.WriteByte(' ')
 			}
 		case unicode.IsLetter(x) || unicode.IsNumber(x) || unicode.Is(unicode.Mc, x):

@@ -45,6 +45,7 @@ const (
 type searchDoc struct {
 	rid    ID
 	code   customer.Code
+	key    uint64 // codeKey(code)
 	fields [numFields][]byte // folded name, tags, notes; the personnummer's 12 digits
 	live   bool
 }
@@ -73,7 +74,8 @@ type searchIndex struct {
 	byCode map[customer.Code]int32
 	terms  [numFields]termTable
 
-	best, cur []uint8 // per doc scratch of a search
+	best, cur []uint8      // per doc scratch of a search
+	cands     []searchCand // scratch of a search
 }
 
 func newSearchIndex(n int) *searchIndex {
@@ -95,7 +97,7 @@ type searchFields struct {
 func (ix *searchIndex) add(rid ID, f *searchFields) {
 	ix.remove(rid)
 	d := int32(len(ix.docs))
-	doc := searchDoc{rid: rid, code: customer.Code(f.code), live: true}
+	doc := searchDoc{rid: rid, code: customer.Code(f.code), key: codeKey(f.code), live: true}
 	doc.fields[fieldName] = ix.arena.fold(f.name)
 	tags := bytes.Join(f.tags, []byte(" "))
 	doc.fields[fieldTags] = ix.arena.fold(tags)
@@ -213,33 +215,44 @@ func (t *termTable) mark(word string, exact, prefix uint8, cur []uint8) {
 	}
 }
 
-// A searchCand is a doc that matched, with its score and field.
+// A searchCand is a doc that matched. rank orders candidates, best
+// first: the score (higher first), then the code.
 type searchCand struct {
+	rank  uint64
 	doc   int32
-	score int
-	field string
+	score uint8
 }
+
+// codeKey maps a canonical code to a number in the same order (the
+// symbols of Crockford's alphabet are in ASCII order), for ranking.
+func codeKey(code []byte) uint64 {
+	var k uint64
+	for _, c := range code {
+		if c != '-' {
+			k = k<<6 | uint64(c-'0')&63
+		}
+	}
+	return k
+}
+
+func rank(score uint8, key uint64) uint64 { return uint64(255-score)<<56 | key&(1<<56-1) }
 
 // search returns up to limit matches (every match if limit ≤ 0), best
 // first (see SearchCustomers for the order).
 func (ix *searchIndex) search(q *searchQuery, limit int) []searchCand {
-	var cands []searchCand
-	found := make(map[int32]int) // doc → index in cands, for code and personnummer hits
+	cands := ix.cands[:0]
+	var exact []int32 // docs found by code (first) or personnummer
 	if q.code != "" {
 		if d, ok := ix.byCode[q.code]; ok {
-			found[d] = len(cands)
-			cands = append(cands, searchCand{d, ScoreCode, FieldCode})
+			exact = append(exact, d)
+			cands = append(cands, searchCand{rank(ScoreCode, ix.docs[d].key), d, ScoreCode})
 		}
 	}
-	if q.pnr != "" {
-		var docs []int32
-		if p := ix.terms[fieldPNR].post[q.pnr]; p != nil {
-			docs = p.docs
-		}
-		for _, d := range docs {
-			if _, ok := found[d]; !ok {
-				found[d] = len(cands)
-				cands = append(cands, searchCand{d, ScorePersonalNumber, FieldPersonalNumber})
+	if p := ix.terms[fieldPNR].post[q.pnr]; q.pnr != "" && p != nil {
+		for _, d := range p.docs {
+			if len(exact) == 0 || exact[0] != d {
+				exact = append(exact, d)
+				cands = append(cands, searchCand{rank(ScorePersonalNumber, ix.docs[d].key), d, ScorePersonalNumber})
 			}
 		}
 	}
@@ -261,54 +274,50 @@ func (ix *searchIndex) search(q *searchQuery, limit int) []searchCand {
 				}
 			}
 		}
+		for _, d := range exact {
+			ix.best[d] = clsNone // found better already
+		}
 		for d, c := range ix.best {
-			if c == clsNone || !ix.docs[d].live {
+			if c == clsNone {
 				continue
 			}
-			score, field := classScore(c)
+			score := classScore[c]
 			if c == clsNameWord && string(ix.docs[d].fields[fieldName]) == q.folded {
 				score = ScoreName
 			}
-			if j, ok := found[int32(d)]; ok {
-				if cands[j].score < score {
-					cands[j].score, cands[j].field = score, field
-				}
-				continue
-			}
-			cands = append(cands, searchCand{int32(d), score, field})
+			cands = append(cands, searchCand{rank(score, ix.docs[d].key), int32(d), score})
 		}
 	}
-	return ix.top(cands, limit)
+	ix.cands = cands
+	return slices.Clone(top(cands, limit))
 }
 
-func classScore(c uint8) (int, string) {
-	switch c {
-	case clsNameWord:
-		return ScoreNameWord, FieldName
-	case clsNamePrefix:
-		return ScoreNamePrefix, FieldName
-	case clsTags:
-		return ScoreTags, FieldTags
+var classScore = [...]uint8{clsNotes: ScoreNotes, clsTags: ScoreTags, clsNamePrefix: ScoreNamePrefix, clsNameWord: ScoreNameWord}
+
+// scoreField is the field a score names.
+func scoreField(score uint8) string {
+	switch score {
+	case ScoreCode:
+		return FieldCode
+	case ScorePersonalNumber:
+		return FieldPersonalNumber
+	case ScoreName, ScoreNameWord, ScoreNamePrefix:
+		return FieldName
+	case ScoreTags:
+		return FieldTags
 	}
-	return ScoreNotes, FieldNotes
+	return FieldNotes
 }
 
-// better orders matches: higher score first, then code.
-func (ix *searchIndex) better(a, b searchCand) bool {
-	if a.score != b.score {
-		return a.score > b.score
-	}
-	return ix.docs[a.doc].code < ix.docs[b.doc].code
-}
-
-// top returns the best limit candidates in order, keeping a heap of the
-// best so far (its worst at the root) rather than sorting every match.
-func (ix *searchIndex) top(cands []searchCand, limit int) []searchCand {
+// top returns the best limit candidates in order (reordering cands),
+// keeping a heap of the best so far (the worst at the root) rather than
+// sorting every match.
+func top(cands []searchCand, limit int) []searchCand {
 	cmp := func(a, b searchCand) int {
-		if ix.better(a, b) {
+		switch {
+		case a.rank < b.rank:
 			return -1
-		}
-		if ix.better(b, a) {
+		case a.rank > b.rank:
 			return 1
 		}
 		return 0
@@ -317,19 +326,17 @@ func (ix *searchIndex) top(cands []searchCand, limit int) []searchCand {
 		slices.SortFunc(cands, cmp)
 		return cands
 	}
-	h := cands[:0:0]
-	h = append(h, cands[:limit]...)
-	worse := func(i, j int) bool { return ix.better(h[j], h[i]) }
+	h := cands[:limit]
 	down := func(i int) {
 		for {
 			l := 2*i + 1
 			if l >= len(h) {
 				return
 			}
-			if r := l + 1; r < len(h) && worse(r, l) {
+			if r := l + 1; r < len(h) && h[r].rank > h[l].rank {
 				l = r
 			}
-			if !worse(l, i) {
+			if h[l].rank <= h[i].rank {
 				return
 			}
 			h[i], h[l] = h[l], h[i]
@@ -340,7 +347,7 @@ func (ix *searchIndex) top(cands []searchCand, limit int) []searchCand {
 		down(i)
 	}
 	for _, c := range cands[limit:] {
-		if ix.better(c, h[0]) {
+		if c.rank < h[0].rank {
 			h[0] = c
 			down(0)
 		}
