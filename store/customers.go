@@ -259,11 +259,16 @@ func (s *Session) AddCustomers(cid CompartmentID, cs []customer.Customer) ([]cus
 		sealedSearch := make([][]byte, len(batch))
 		parallel(len(batch), func(lo, hi int) {
 			buf := make([]byte, 0, 1024)
+			var out []byte // the search entries of this chunk, in one allocation
 			for i := lo; i < hi; i++ {
 				rid := rids[i][:]
 				sealedRecs[i] = sealRecordBuf(c.kr, rid, &storedRecord{Version: 1, Time: now, Holder: s.actor, Customer: batch[i]}, &buf)
 				sealedIdx[i] = c.kr.Seal(nil, seal.Index, rid, 0, []byte(codes[i]))
-				sealedSearch[i] = sealSearchEntry(c.kr, rid, 1, &batch[i], &buf)
+				if cap(out)-len(out) < 1024 {
+					out = make([]byte, 0, 256<<10)
+				}
+				full := appendSealedSearchEntry(out, c.kr, rid, 1, &batch[i], &buf)
+				sealedSearch[i], out = full[len(out):len(full):len(full)], full
 				tagPuts[i].v = rid
 			}
 		})

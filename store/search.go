@@ -69,7 +69,9 @@ const (
 )
 
 // searchRecordID is the record id a search entry is sealed with.
-func searchRecordID(rid []byte) []byte { return append([]byte("search/"), rid...) }
+func searchRecordID(rid []byte) []byte { return searchRecordIDBuf(nil, rid) }
+
+func searchRecordIDBuf(dst, rid []byte) []byte { return append(append(dst, "search/"...), rid...) }
 
 // appendSearchEntry appends the plaintext of a customer's search entry.
 func appendSearchEntry(b []byte, c *customer.Customer) []byte {
@@ -86,11 +88,17 @@ func appendSearchEntry(b []byte, c *customer.Customer) []byte {
 // sealSearchEntry seals a customer's search entry as of version ver of
 // its record, using buf as scratch (wiped).
 func sealSearchEntry(kr *seal.Keyring, rid []byte, ver uint64, c *customer.Customer, buf *[]byte) []byte {
+	return appendSealedSearchEntry(nil, kr, rid, ver, c, buf)
+}
+
+// appendSealedSearchEntry is sealSearchEntry appending to dst.
+func appendSealedSearchEntry(dst []byte, kr *seal.Keyring, rid []byte, ver uint64, c *customer.Customer, buf *[]byte) []byte {
 	p := appendSearchEntry((*buf)[:0], c)
-	sealed := kr.Seal(nil, seal.Index, searchRecordID(rid), ver, p)
+	var idb [32]byte
+	dst = kr.Seal(dst, seal.Index, searchRecordIDBuf(idb[:0], rid), ver, p)
 	clear(p)
 	*buf = p
-	return sealed
+	return dst
 }
 
 // decodeSearchEntry decodes a plaintext into views of it.
