@@ -528,3 +528,25 @@ func FuzzSearchQuery(f *testing.F) {
 		}
 	})
 }
+
+// Long notes in a batch: entries larger than the scratch left, each
+// found by a word at its end.
+func TestSearchLongNotes(t *testing.T) {
+	tv := newTestVault(t)
+	s := tv.unlock(t, tv.admin)
+	cid, err := s.CreateCompartment("A")
+	mustNoErr(t, err)
+	var cs []customer.Customer
+	for i := range 12 {
+		cs = append(cs, customer.Customer{Name: fmt.Sprintf("Kund %d", i), Notes: strings.Repeat("lång anteckning ", 3500) + fmt.Sprintf("slutord%c", 'a'+i)})
+	}
+	codes, err := s.AddCustomers(cid, cs)
+	mustNoErr(t, err)
+	for i, code := range codes {
+		hits, err := s.SearchCustomers(fmt.Sprintf("slutord%c", 'a'+i), 0)
+		mustNoErr(t, err)
+		if len(hits) != 1 || hits[0].Code != code || hits[0].Field != FieldNotes {
+			t.Fatalf("slutord%d: %v", i, hits)
+		}
+	}
+}
