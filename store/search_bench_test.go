@@ -126,18 +126,21 @@ func BenchmarkSearch100k(b *testing.B) {
 		for b.Loop() {
 			t0 := time.Now()
 			q := strings.ToLower(queries[i%len(queries)])
-			var hits []int
-			for j, n := range names {
+			hits := 0
+			for _, n := range names {
 				if strings.Contains(n, q) {
-					hits = append(hits, j)
+					hits++
 				}
 			}
 			times = append(times, time.Since(t0))
+			benchSink += hits
 			i++
 		}
 		reportPercentiles(b, times)
 	})
 }
+
+var benchSink int
 
 func reportPercentiles(b *testing.B, times []time.Duration) {
 	if len(times) == 0 {

@@ -45,7 +45,7 @@ const (
 type searchDoc struct {
 	rid    ID
 	code   customer.Code
-	key    uint64 // codeKey(code)
+	key    uint64            // codeKey(code)
 	fields [numFields][]byte // folded name, tags, notes; the personnummer's 12 digits
 	live   bool
 }
