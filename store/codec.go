@@ -197,3 +197,16 @@ func decodeRecord(p []byte) (*storedRecord, error) {
 	}
 	return r, d.done()
 }
+
+// raw reads a str without copying it (the slice is capped, so an
+// append to it cannot overwrite what follows).
+func (d *decoder) raw() []byte {
+	n := d.uvarint()
+	if n > maxFieldLen || n > uint64(len(d.b)) {
+		d.fail()
+		return nil
+	}
+	s := d.b[:n:n]
+	d.b = d.b[n:]
+	return s
+}

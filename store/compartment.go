@@ -152,7 +152,7 @@ func (s *Session) writeCompartmentFile(cid CompartmentID, key *compartmentkey.Ke
 				return err
 			}
 		}
-		for _, b := range [][]byte{bGrants, bAudit, bCheckpoints, bCustomers, bHistory, bIndex, bCodes} {
+		for _, b := range [][]byte{bGrants, bAudit, bCheckpoints, bCustomers, bHistory, bIndex, bCodes, bSearch} {
 			if _, err := tx.CreateBucket(b); err != nil {
 				return err
 			}
@@ -573,7 +573,7 @@ func (w *batchWriter) flush() error {
 	})
 	n := 0
 	for _, op := range w.ops {
-		if !bytes.Equal(op.bucket, bCodes) {
+		if !bytes.Equal(op.bucket, bCodes) && !bytes.Equal(op.bucket, bSearch) {
 			n++
 		}
 	}
@@ -584,10 +584,11 @@ func (w *batchWriter) flush() error {
 
 // reseal copies the sealed records and history of a compartment from otx
 // (under the old keyring) to w (under the new one), and rebuilds the index
-// and lookup tags from the records. A value that does not open under the
+// lookup tags and search entries from the records. A value that does not open under the
 // old key (it was altered) cannot be carried over; it is counted in
 // dropped, so that a damaged file never blocks a revocation.
 func reseal(otx *bolt.Tx, w *batchWriter, old, nkr *seal.Keyring) (dropped int, err error) {
+	var buf []byte
 	err = otx.Bucket(bCustomers).ForEach(func(k, v []byte) error {
 		if len(v) < 8 {
 			dropped++
@@ -606,12 +607,14 @@ func reseal(otx *bolt.Tx, w *batchWriter, old, nkr *seal.Keyring) (dropped int, 
 		if err := w.put(bIndex, k, nkr.Seal(nil, seal.Index, k, 0, code)); err != nil {
 			return err
 		}
+		if err := w.put(bSearch, k, sealSearchEntry(nkr, k, ver, &r.Customer, &buf)); err != nil {
+			return err
+		}
 		return w.put(bCodes, nkr.LookupTag(nil, "code", code), k)
 	})
 	if err != nil {
 		return dropped, err
 	}
-	var buf []byte
 	err = otx.Bucket(bHistory).ForEach(func(k, v []byte) error {
 		if len(k) < 8 {
 			dropped++

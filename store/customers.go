@@ -211,11 +211,15 @@ func (s *Session) addCustomers(cid CompartmentID, cs []customer.Customer, extra 
 	}
 
 	codes := make([]customer.Code, len(batch))
+	var rids []ID // the records, in batch order
 	err = db.Update(func(tx *bolt.Tx) error {
-		recs, idx, tags := tx.Bucket(bCustomers), tx.Bucket(bIndex), tx.Bucket(bCodes)
+		recs, idx, tags, srch := tx.Bucket(bCustomers), tx.Bucket(bIndex), tx.Bucket(bCodes), tx.Bucket(bSearch)
+		if srch == nil {
+			return errNoSearchBucket
+		}
 		if len(batch) > 64 {
 			// Sorted bulk puts: fill pages well instead of halfway.
-			recs.FillPercent, idx.FillPercent, tags.FillPercent = bulkFill, bulkFill, bulkFill
+			recs.FillPercent, idx.FillPercent, tags.FillPercent, srch.FillPercent = bulkFill, bulkFill, bulkFill, bulkFill
 		}
 		a, err := newAppender(tx, c.kr)
 		if err != nil {
@@ -251,19 +255,26 @@ func (s *Session) addCustomers(cid CompartmentID, cs []customer.Customer, extra 
 		// into one transaction make every put shift a growing node. So
 		// record ids are drawn first and sorted (records and index
 		// entries go in key order) and the lookup tags are sorted.
-		rids := make([]ID, len(batch))
+		rids = make([]ID, len(batch))
 		for i := range rids {
 			rids[i] = newID()
 		}
 		slices.SortFunc(rids, func(x, y ID) int { return bytes.Compare(x[:], y[:]) })
 		sealedRecs := make([][]byte, len(batch))
 		sealedIdx := make([][]byte, len(batch))
+		sealedSearch := make([][]byte, len(batch))
 		parallel(len(batch), func(lo, hi int) {
 			buf := make([]byte, 0, 1024)
+			var out []byte // the search entries of this chunk, in one allocation
 			for i := lo; i < hi; i++ {
 				rid := rids[i][:]
 				sealedRecs[i] = sealRecordBuf(c.kr, rid, &storedRecord{Version: 1, Time: now, Holder: s.actor, Customer: batch[i]}, &buf)
 				sealedIdx[i] = c.kr.Seal(nil, seal.Index, rid, 0, []byte(codes[i]))
+				if cap(out)-len(out) < 1024 {
+					out = make([]byte, 0, 256<<10)
+				}
+				full := appendSealedSearchEntry(out, c.kr, rid, 1, &batch[i], &buf)
+				sealedSearch[i], out = full[len(out):len(full):len(full)], full
 				tagPuts[i].v = rid
 			}
 		})
@@ -273,6 +284,9 @@ func (s *Session) addCustomers(cid CompartmentID, cs []customer.Customer, extra 
 				return err
 			}
 			if err := idx.Put(rids[i][:], sealedIdx[i]); err != nil {
+				return err
+			}
+			if err := srch.Put(rids[i][:], sealedSearch[i]); err != nil {
 				return err
 			}
 			entries[i] = Entry{Time: now, Holder: s.actor, Action: ActionAdd, Object: string(codes[i])}
@@ -292,6 +306,9 @@ func (s *Session) addCustomers(cid CompartmentID, cs []customer.Customer, extra 
 	if c.index != nil {
 		c.index.codes = append(c.index.codes, codes...)
 		c.index.sorted = false
+	}
+	for i := range batch {
+		c.searchUpdated(rids[i][:], &batch[i])
 	}
 	return codes, nil
 }
@@ -567,7 +584,9 @@ func (s *Session) EditCustomer(code customer.Code, edit func(*customer.Customer)
 	}
 	now := s.v.now()
 	var rec Record
+	edited := false
 	err = db.Update(func(tx *bolt.Tx) error {
+		edited = false
 		cur, raw, err := readCurrent(tx, c, rid)
 		if err != nil {
 			return err
@@ -601,6 +620,10 @@ func (s *Session) EditCustomer(code customer.Code, edit func(*customer.Customer)
 		if err := tx.Bucket(bCustomers).Put(rid, sealed); err != nil {
 			return err
 		}
+		if err := putSearchEntry(tx, c.kr, rid, nr.Version, &next); err != nil {
+			return err
+		}
+		edited = true
 		rec = nr.record(c.id, false)
 		if err := a.add(Entry{Time: now, Holder: s.actor, Action: ActionEdit, Object: string(next.Code), Count: int64(nr.Version)}); err != nil {
 			return err
@@ -611,6 +634,9 @@ func (s *Session) EditCustomer(code customer.Code, edit func(*customer.Customer)
 		return Record{}, err
 	}
 	s.touched[c.id] = true
+	if edited {
+		c.searchUpdated(rid, &rec.Customer)
+	}
 	return rec, nil
 }
 
@@ -643,7 +669,7 @@ func (s *Session) DeleteCustomer(code customer.Code) error {
 		return err
 	}
 	s.touched[c.id] = true
-	forgetCode(c, canon)
+	forgetCode(c, rid, canon)
 	return nil
 }
 
@@ -668,14 +694,19 @@ func removeCustomer(tx *bolt.Tx, c *openComp, rid []byte, canon string) error {
 			return err
 		}
 	}
+	if err := deleteSearchEntry(tx, rid); err != nil {
+		return err
+	}
 	// The customer's documents go with it.
 	_, err := deleteCustomerDocuments(tx, rid)
 	return err
 }
 
-// forgetCode drops a removed customer's code from the in-memory listing.
-func forgetCode(c *openComp, canon string) {
+// forgetCode drops a removed customer from the in-memory listing and
+// search index.
+func forgetCode(c *openComp, rid []byte, canon string) {
 	if c.index != nil {
 		c.index.codes = slices.DeleteFunc(c.index.codes, func(x customer.Code) bool { return string(x) == canon })
 	}
+	c.searchRemove(rid)
 }

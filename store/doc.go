@@ -76,8 +76,8 @@
 // # Audit
 //
 // Every unlock, failed PIN ([Vault.ReportFailedPIN]), view, reveal,
-// history, list, add, edit, delete, erasure, retention listing, grant,
-// revoke, enrolment, compartment creation, audit verification and
+// history, list, search, add, edit, delete, erasure, retention listing,
+// grant, revoke, enrolment, compartment creation, audit verification and
 // export, customer import and export (one entry each, beside the "add"
 // entry of every imported customer) is an [Entry]: sequence number,
 // time, key holder, action, and an object that is a customer code or an
@@ -92,6 +92,26 @@
 // [Session.VerifyAudit] checks numbering, links, sealing, the head and
 // every checkpoint, and names the first bad entry ([AuditError]).
 //
+// # Search
+//
+// [Session.SearchCustomers] finds customers by code, personnummer or
+// samordningsnummer (any written form, compared as 12 digits), and by
+// words of the name, tags and notes, folded (NFKD, marks dropped, lower
+// case, ø→o, æ→ae, ß→ss, …: "asa" finds "Åsa") and matched as word
+// prefixes. Ranking: code, personnummer, the whole name, name words, name
+// prefixes, tags, notes; ties by code.
+//
+// Each customer has a sealed search entry (its code, name, personnummer,
+// tags and notes) in the `search` bucket, written in the transaction that
+// writes its record and bound to the record's version. No plaintext index
+// is ever on disk. The in-memory index of a compartment is built lazily,
+// by the first search of a session in it (never at unlock, so the first
+// page of a listing does not wait for it); adds, edits and deletes keep it
+// current, and Lock zeroes its text (it lives in arena chunks, see
+// search_index.go). Every search is an audit entry ("search") in each
+// compartment searched, with the number of hits; the query is never
+// logged.
+//
 // # Backups
 //
 // [Session.Snapshot] gives a consistent copy of every file of the vault
@@ -105,4 +125,8 @@
 // Each file records its kind and format version. Opening an older file
 // runs its migrations (one function per version step, in one
 // transaction); a newer file is refused ([ErrNewerFormat]).
+//
+// Compartment format 2 added the `search` bucket: the migration from 1
+// makes it and marks the file; the first search with the key then writes
+// the entries of the customers already there and clears the mark.
 package store

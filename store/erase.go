@@ -160,18 +160,6 @@ func recordRetention(p []byte, ver uint64) (code, retainUntil []byte, err error)
 	return code, retainUntil, nil
 }
 
-// raw reads a str (see SPEC.md) without copying it.
-func (d *decoder) raw() []byte {
-	n := d.uvarint()
-	if n > maxFieldLen || n > uint64(len(d.b)) {
-		d.fail()
-		return nil
-	}
-	s := d.b[:n]
-	d.b = d.b[n:]
-	return s
-}
-
 // rawList skips a strs.
 func (d *decoder) rawList() {
 	n := d.uvarint()
@@ -281,7 +269,7 @@ func (s *Session) EraseCustomers(codes []customer.Code, progress Progress) ([]cu
 		if errors.Is(err, errNotDurable) || err == nil {
 			s.touched[cid] = true
 			for _, t := range ts {
-				forgetCode(c, t.canon)
+				forgetCode(c, t.rid, t.canon)
 				erased = append(erased, customer.Code(t.canon))
 			}
 		}

@@ -24,7 +24,7 @@ const (
 	// version of Valv writes. Older files are migrated when opened (see
 	// migrations); newer ones are refused.
 	DirectoryFormat   uint32 = 2 // 2: the anchors bucket (anchor.go)
-	CompartmentFormat uint32 = 1
+	CompartmentFormat uint32 = 2 // 2: the search bucket (search.go)
 
 	fileMode   os.FileMode = 0o600
 	folderMode os.FileMode = 0o700
@@ -54,7 +54,7 @@ var (
 	bPending     = []byte("pending-audit")
 	bCustomers   = []byte("customers")  // record id → uint64be(version) ‖ sealed record
 	bHistory     = []byte("history")    // record id ‖ uint64be(version) → sealed record
-	bIndex       = []byte("index")      // record id → sealed code
+	bIndex       = []byte("index")      // record id → sealed code (bSearch: search.go)
 	bCodes       = []byte("codes")      // lookup tag of the code → record id
 	bDocuments   = []byte("documents")  // compartment: document id → customer record id ‖ sealed metadata
 	bDocChunks   = []byte("doc-chunks") // compartment: document id ‖ uint64be(index) → ≤ 1 MiB of the document's age stream
@@ -93,7 +93,7 @@ type migration func(tx *bolt.Tx) error
 // Tests add a fake version 0 to exercise the mechanism.
 var migrations = map[string]map[uint32]migration{
 	kindDirectory:   {1: migrateDirectoryAnchors},
-	kindCompartment: {},
+	kindCompartment: {1: migrateSearch},
 }
 
 var (

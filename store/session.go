@@ -65,7 +65,8 @@ type openComp struct {
 	kr   *seal.Keyring
 	name string
 
-	index *codeIndex // loaded on first use
+	index  *codeIndex   // loaded on first use
+	search *searchIndex // loaded on first search (search.go)
 }
 
 // An identity that says which key holder it is: *pivage.Identity (a card
@@ -431,6 +432,7 @@ func (s *Session) wipe() {
 		s.dirKey, s.dirKR = nil, nil
 	}
 	for id, c := range s.comps {
+		c.wipeSearch()
 		c.key.Destroy()
 		c.kr.Destroy()
 		delete(s.comps, id)

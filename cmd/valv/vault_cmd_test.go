@@ -144,7 +144,7 @@ func TestVaultCLI(t *testing.T) {
 		t.Fatalf("customer list: %q", out)
 	}
 	out = cv.ok(t, cv.admin, "customer", "search", strings.ToLower(strings.ReplaceAll(code, "-", "")))
-	if out != code+"\t"+a+"\n" {
+	if out != code+"\t"+a+"\tcode\n" {
 		t.Fatalf("customer search: %q", out)
 	}
 	typo := code[:10] + map[bool]string{true: "1", false: "0"}[code[10] == '0']

@@ -14,7 +14,7 @@ import (
 
 const customerUsage = `valv customer add    [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] [--compartment ID] --name NAME [FIELD FLAGS]
        valv customer list   [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] [--compartment ID] [--offset N] [--limit N]
-       valv customer search [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] CODE
+       valv customer search [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] [--limit N] QUERY
        valv customer show   [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] [--reveal] [--history] CODE
        valv customer edit   [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] CODE [FIELD FLAGS]
        valv customer retention [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin] [--date YYYY-MM-DD]
@@ -25,6 +25,11 @@ Field flags: --name, --personnummer, --orgnr, --address (repeatable),
 --tag (repeatable), --retain-until YYYY-MM-DD; add also takes --code.
 In an edit, a flag replaces the field (a repeatable flag the whole list);
 an empty value clears it.
+
+A search QUERY is a code, a personnummer or samordningsnummer in any form,
+or words that begin words of the name, tags or notes (case and accents
+ignored: "asa oberg" finds "Åsa Öberg"). It prints code, compartment and
+the field that matched, best match first; never names.
 
 retention lists the customers whose retention date is before today (or
 --date): code, compartment, date. erase removes customers for good, with
@@ -231,22 +236,26 @@ func customerSearch(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("valv customer search", customerUsage, stderr)
 	var vf vaultFlags
 	vf.register(fs)
+	limit := fs.Int("limit", 50, "print at most `n` customers (0: all)")
 	pos, err := parseInterleaved(fs, args)
-	if err != nil || len(pos) != 1 {
+	if err != nil || len(pos) == 0 {
 		return errUsageOr(err)
 	}
-	code, err := customer.ParseCode(pos[0])
-	if err != nil {
-		return err
-	}
+	query := strings.Join(pos, " ")
 	return withSession(&vf, func(s *store.Session) error {
-		// Search is by code only for now; the match is viewed (and so
-		// logged) to say where it is.
-		rec, err := s.ViewCustomer(code)
+		hits, err := s.SearchCustomers(query, *limit)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%s\t%s\n", rec.Customer.Code, rec.Compartment)
+		if len(hits) == 0 {
+			if _, err := customer.ParseCode(query); errors.Is(err, customer.ErrCodeCheck) {
+				return errors.New("no customer found; as a customer code, the query was probably mistyped (its check character does not match)")
+			}
+			return errors.New("no customer found in the compartments this key opens")
+		}
+		for _, h := range hits {
+			fmt.Fprintf(stdout, "%s\t%s\t%s\n", h.Code, h.Compartment, h.Field)
+		}
 		return nil
 	})
 }
