@@ -32,6 +32,7 @@ const ActionSearch Action = "search"
 // Scores of search hits: the higher, the better the match.
 const (
 	ScoreCode           = 70 // the query is the customer's code
+	ScoreCodePrefix     = 65 // the query (3 to 8 symbols, one a digit) begins the customer's code
 	ScorePersonalNumber = 60 // the query is the customer's personnummer or samordningsnummer, in any form
 	ScoreName           = 50 // the query is the whole name
 	ScoreNameWord       = 40 // each word of the query is a word of the name

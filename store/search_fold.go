@@ -174,6 +174,7 @@ const (
 // a personnummer as 12 digits, and the folded words.
 type searchQuery struct {
 	code   customer.Code // "" unless the query is a valid code
+	prefix string        // the query as the start of a code ("K7Q3-M"), "" unless it can be one
 	pnr    string        // 12 digits, "" unless the query is a personnummer or samordningsnummer
 	words  []string      // folded, distinct, in query order
 	folded string        // the folded query: words joined by single spaces
@@ -187,6 +188,7 @@ func parseSearch(q string, today time.Time) searchQuery {
 	if code, err := customer.ParseCode(q); err == nil {
 		sq.code = code
 	}
+	sq.prefix = codePrefix(q)
 	sq.pnr = searchPersonalNumber(q, today)
 	folded := appendFolded(nil, []byte(q))
 	sq.folded = string(folded)
@@ -197,6 +199,48 @@ func parseSearch(q string, today time.Time) searchQuery {
 	})
 	return sq
 }
+
+// codePrefix returns q as the beginning of a canonical code (upper case,
+// a dash after each group of four symbols) if it is 3 to 8 symbols of
+// Crockford's alphabet, with optional dashes and spaces, at least one of
+// them a digit (so that a word such as "anna" or "e-post" is never taken
+// for a code); otherwise "". Lower case and the look-alikes O, I and L
+// are read as the code parser reads them.
+func codePrefix(q string) string {
+	if len(q) > 16 {
+		return ""
+	}
+	var b []byte
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '-' || c == ' ':
+			continue
+		case 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		}
+		switch c {
+		case 'O':
+			c = '0'
+		case 'I', 'L':
+			c = '1'
+		}
+		if !strings.ContainsRune(crockford, rune(c)) {
+			return ""
+		}
+		if n := len(b); n == 4 || n == 9 {
+			b = append(b, '-')
+		}
+		b = append(b, c)
+	}
+	if n := len(b) - strings.Count(string(b), "-"); n < 3 || n > 8 || !strings.ContainsAny(q, "0123456789") {
+		return ""
+	}
+	return string(b)
+}
+
+// crockford is Crockford's base-32 alphabet, the symbols of a code.
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 func contains(l []string, w []byte) bool {
 	for _, s := range l {

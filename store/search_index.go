@@ -248,6 +248,14 @@ func (ix *searchIndex) search(q *searchQuery, limit int) []searchCand {
 			cands = append(cands, searchCand{rank(ScoreCode, ix.docs[d].key), d, ScoreCode})
 		}
 	}
+	if q.prefix != "" && q.code == "" {
+		for d := range ix.docs {
+			if doc := &ix.docs[d]; doc.live && strings.HasPrefix(string(doc.code), q.prefix) {
+				exact = append(exact, int32(d))
+				cands = append(cands, searchCand{rank(ScoreCodePrefix, doc.key), int32(d), ScoreCodePrefix})
+			}
+		}
+	}
 	if p := ix.terms[fieldPNR].post[q.pnr]; q.pnr != "" && p != nil {
 		for _, d := range p.docs {
 			if len(exact) == 0 || exact[0] != d {
@@ -297,7 +305,7 @@ var classScore = [...]uint8{clsNotes: ScoreNotes, clsTags: ScoreTags, clsNamePre
 // scoreField is the field a score names.
 func scoreField(score uint8) string {
 	switch score {
-	case ScoreCode:
+	case ScoreCode, ScoreCodePrefix:
 		return FieldCode
 	case ScorePersonalNumber:
 		return FieldPersonalNumber

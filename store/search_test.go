@@ -174,6 +174,25 @@ func TestSearchFieldsAndRanking(t *testing.T) {
 	code := string(f.codes["asalind"])
 	want(strings.ToLower(strings.ReplaceAll(code, "-", "")), "asalind/70/code")
 	want(code, "asalind/70/code")
+	// The start of a code with a digit in it (words are never codes).
+	for n := 3; n <= 8; n++ {
+		start := strings.ReplaceAll(code, "-", "")[:n]
+		if !strings.ContainsAny(start, "0123456789") {
+			continue
+		}
+		hits := f.search(t, strings.ToLower(start), 0)
+		if !slices.ContainsFunc(hits, func(h SearchHit) bool {
+			return h.Code == f.codes["asalind"] && h.Score == ScoreCodePrefix && h.Field == FieldCode
+		}) {
+			t.Errorf("search for the first %d symbols of a code %s: %+v", n, code, hits)
+		}
+	}
+	if got := codePrefix("e-post"); got != "" {
+		t.Errorf("codePrefix(e-post) = %q, want none", got)
+	}
+	if got := codePrefix("k7q3m"); got != "K7Q3-M" {
+		t.Errorf("codePrefix(k7q3m) = %q, want K7Q3-M", got)
+	}
 	// Tags and notes.
 	want("vip", "asaOberg/20/tags")
 	want("VIP kund", "asaOberg/20/tags")

@@ -21,8 +21,8 @@ type Compartment struct {
 type SearchHit struct {
 	Code        Code
 	Compartment string  // compartment id, hex
-	Score       float64 // higher is better; 1 for an exact code
-	Field       string  // the field that matched ("code")
+	Score       float64 // higher is better (store.Score…: code 70 … notes 10)
+	Field       string  // the field that matched ("code", "personnummer", "name", "tags", "notes")
 }
 
 // Compartments lists the compartments the session has unlocked, by name.
@@ -78,13 +78,10 @@ func (s *Service) CustomerName(code Code) (string, error) {
 	return r.Customer.Name, nil
 }
 
-// Search finds customers by the query, across the unlocked compartments,
-// best first, at most limit hits.
-//
-// TODO(lead): switch to Session.SearchCustomers(query, limit) when the
-// search branch lands. Until then: an exact code is looked up
-// (ViewCustomer, audited as a view), and otherwise the query filters the
-// listed codes (ListCustomers, audited as listings).
+// Search finds customers by code, personnummer (any form) or words of
+// the name, tags and notes (case and accents ignored), across the unlocked
+// compartments, best first, at most limit hits (all for limit <= 0). The
+// store logs each search without the query.
 func (s *Service) Search(query string, limit int) ([]SearchHit, error) {
 	sess, err := s.session()
 	if err != nil {
@@ -94,53 +91,13 @@ func (s *Service) Search(query string, limit int) ([]SearchHit, error) {
 	if query == "" {
 		return nil, nil
 	}
-	if code, err := customer.ParseCode(query); err == nil {
-		r, err := sess.ViewCustomer(code)
-		if err == nil {
-			return []SearchHit{{Code: code, Compartment: r.Compartment.String(), Score: 1, Field: "code"}}, nil
-		}
-		if !errors.Is(err, store.ErrNoCustomer) {
-			return nil, err
-		}
-	}
-	needle := strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(query))
-	infos, err := sess.Compartments()
+	found, err := sess.SearchCustomers(query, limit)
 	if err != nil {
 		return nil, err
 	}
-	var hits []SearchHit
-	for _, c := range infos {
-		if !c.Unlocked {
-			continue
-		}
-		codes, _, err := sess.ListCustomers(c.ID, 0, -1)
-		if err != nil {
-			return nil, err
-		}
-		for _, code := range codes {
-			flat := strings.ReplaceAll(string(code), "-", "")
-			i := strings.Index(flat, needle)
-			if i < 0 {
-				continue
-			}
-			score := 0.5
-			if i == 0 {
-				score = 0.8 // a prefix of the code
-			}
-			hits = append(hits, SearchHit{Code: code, Compartment: c.ID.String(), Score: score, Field: "code"})
-		}
-	}
-	slices.SortStableFunc(hits, func(a, b SearchHit) int {
-		if a.Score != b.Score {
-			if a.Score > b.Score {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(string(a.Code), string(b.Code))
-	})
-	if limit > 0 && len(hits) > limit {
-		hits = hits[:limit]
+	hits := make([]SearchHit, len(found))
+	for i, h := range found {
+		hits[i] = SearchHit{Code: h.Code, Compartment: h.Compartment.String(), Score: float64(h.Score), Field: h.Field}
 	}
 	return hits, nil
 }
