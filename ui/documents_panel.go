@@ -425,6 +425,8 @@ func (p *documentsPanel) export(doc Document) {
 // startExport streams doc into wc on its own goroutine. A failed or
 // cancelled export removes what it wrote.
 func (p *documentsPanel) startExport(doc Document, wc fyne.URIWriteCloser, pass string) {
+	p.closeSubscreens() // the bar is on the list
+	p.w.show(p.content)
 	ctx, cancel := context.WithCancel(context.Background())
 	t := p.begin(cancel, doc.Name, doc.Size, T("docs.exporting", map[string]any{"Name": doc.Name}))
 	svc := p.w.svc
