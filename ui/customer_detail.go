@@ -61,8 +61,12 @@ func newCustomerDetail(w *Window, code Code) *customerDetail {
 
 	bar := container.NewBorder(nil, nil, container.NewHBox(back, d.title), container.NewHBox(d.revealB, d.editB, lock), nil)
 	top := container.NewVBox(bar, d.notice, d.errLabel, d.progress)
+	openDocs := widget.NewButtonWithIcon(T("docs.show"), theme.FolderOpenIcon(), func() {
+		w.activity()
+		w.openDocuments(code)
+	})
 	body := container.NewVBox(d.fields,
-		widget.NewSeparator(), widget.NewLabelWithStyle(T("detail.documents"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.docs,
+		widget.NewSeparator(), container.NewHBox(widget.NewLabelWithStyle(T("detail.documents"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), openDocs), d.docs,
 		widget.NewSeparator(), widget.NewLabelWithStyle(T("detail.history"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), d.history)
 	d.content = container.NewBorder(top, nil, nil, nil, container.NewVScroll(body))
 	d.load()

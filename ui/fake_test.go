@@ -31,6 +31,7 @@ type fakeService struct {
 	docs      map[Code][]Document
 	nextCode  int
 	calls     map[string]int // audited calls: view, reveal, history, name, list, search
+	fd        *fakeDocs      // fake_documents_test.go
 }
 
 func newFakeService() *fakeService {

@@ -5,7 +5,12 @@
 //   - unlock_screen.go: the cards present, PIN, PUK and recovery key;
 //   - customers_screen.go: the customer list, search and compartments;
 //   - customer_form.go: adding and editing a customer;
-//   - customer_detail.go: one customer, reveal, history and documents.
+//   - customer_detail.go: one customer, reveal, history and documents;
+//   - documents_panel.go: a customer's documents, attach (file dialog or
+//     drag and drop, streamed with progress and Cancel) and export;
+//   - document_viewer.go: text, images and PDF pages shown from memory;
+//   - redact_screen.go: the pre-archive check and a redacted copy, with
+//     boxes drawn on the page (box_drawer.go).
 //
 // Every engine call runs off the UI goroutine (background) and comes back
 // through fyne.Do. The window locks itself after IdleTimeout without
@@ -62,6 +67,8 @@ type Service interface {
 	Documents(code Code) ([]Document, error)
 	AddCustomer(compartment string, c Customer) (Code, error)
 	EditCustomer(code Code, c Customer) (Record, error)
+
+	DocumentService // documents_panel.go
 }
 
 // background runs slow engine calls off the UI goroutine; their results
@@ -90,6 +97,7 @@ type Window struct {
 	unlock    *unlockScreen
 	customers *customersScreen // nil while locked
 	detail    *customerDetail  // nil unless a customer is open
+	docs      *documentsPanel  // nil unless a customer's documents are open
 	unlocked  bool
 	stopWatch chan struct{} // closed to stop watching for card removal
 }
@@ -119,6 +127,7 @@ func NewWindowWithOptions(a fyne.App, svc Service, opts Options) *Window {
 		dc.SetOnKeyDown(func(*fyne.KeyEvent) { w.activity() })
 	}
 	w.Canvas().SetOnTypedRune(func(rune) { w.activity() })
+	w.SetOnDropped(w.dropped)
 	w.Resize(fyne.NewSize(900, 620))
 	w.showUnlock("")
 	return w
@@ -169,6 +178,7 @@ func (w *Window) unlockedNow() {
 }
 
 func (w *Window) showCustomers() {
+	w.closeDocuments()
 	if w.detail != nil {
 		w.detail.close()
 		w.detail = nil
@@ -200,6 +210,7 @@ func (w *Window) lock(message string) {
 		close(w.stopWatch)
 		w.stopWatch = nil
 	}
+	w.closeDocuments()
 	if w.detail != nil {
 		w.detail.close()
 		w.detail = nil

@@ -232,6 +232,8 @@ func TestDemoService(t *testing.T) {
 		s.Lock()
 	})
 
+	t.Run("documents", func(t *testing.T) { testDocuments(t, s, "11223344") })
+
 	t.Run("card removed", func(t *testing.T) {
 		if err := s.Unlock(card.DemoSerial, "11223344"); err != nil {
 			t.Fatal(err)
