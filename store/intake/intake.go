@@ -50,9 +50,9 @@ const (
 	MaxSize = 1 << 40
 
 	// minAgeFile is the shortest age file an envelope may announce: a
-	// header with one X25519 stanza (170 bytes), the 16-byte nonce and
-	// one sealed chunk holding at least the sealed header's magic.
-	minAgeFile = 170 + 16 + len(headerMagic) + 16
+	// header with one X25519 stanza (168 bytes), the 16-byte nonce and
+	// one sealed chunk holding at least the sealed header's first line.
+	minAgeFile = 168 + 16 + len(headerMagic) + 1 + 16
 
 	// lengthDigits is the width of the length field seal writes (it
 	// writes the field before it knows the length, then fills it in).
