@@ -138,11 +138,36 @@ func intakeHeader(tx *bolt.Tx, id age.Identity, item IntakeID, rec *intakeRecord
 	if err != nil {
 		return nil, fmt.Errorf("%w: intake item %s does not open with the compartment key (sealed to another key, or altered)", ErrIntakeDamaged, item)
 	}
-	h, _, err := intake.ReadHeader(plain)
-	if err != nil {
+	return readIntakeHeader(plain, item)
+}
+
+// readIntakeHeader reads the sealed header from an item's decrypted
+// stream, telling a stream that does not decrypt from a malformed
+// header.
+func readIntakeHeader(plain io.Reader, item IntakeID) (*intake.Header, error) {
+	trap := &readErrTrap{r: plain}
+	h, _, err := intake.ReadHeader(trap)
+	switch {
+	case err != nil && trap.err != nil && trap.err != io.EOF:
+		return nil, fmt.Errorf("%w: intake item %s does not decrypt: it was altered or cut", ErrIntakeDamaged, item)
+	case err != nil:
 		return nil, fmt.Errorf("%w: intake item %s: %v", ErrIntakeDamaged, item, err)
 	}
 	return h, nil
+}
+
+// readErrTrap remembers the first error of a reader.
+type readErrTrap struct {
+	r   io.Reader
+	err error
+}
+
+func (t *readErrTrap) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && t.err == nil {
+		t.err = err
+	}
+	return n, err
 }
 
 // IntakeQueue lists the intake items of the unlocked compartments, oldest
@@ -278,8 +303,14 @@ func (s *Session) FileIntake(ctx context.Context, item IntakeID, code customer.C
 		}
 		return ID{}, fmt.Errorf("%w: intake item %s does not open with the compartment key (sealed to another key, or altered)", ErrIntakeDamaged, item)
 	}
-	h, content, err := intake.ReadHeader(plain)
-	if err != nil {
+	trap := &readErrTrap{r: plain}
+	h, content, err := intake.ReadHeader(trap)
+	switch {
+	case err != nil && rd.err != nil:
+		return ID{}, rd.err
+	case err != nil && trap.err != nil && trap.err != io.EOF:
+		return ID{}, fmt.Errorf("%w: intake item %s does not decrypt: it was altered or cut", ErrIntakeDamaged, item)
+	case err != nil:
 		return ID{}, fmt.Errorf("%w: intake item %s: %v", ErrIntakeDamaged, item, err)
 	}
 	src := &intakeContent{r: content, rd: rd, length: rec.Length, item: item}
