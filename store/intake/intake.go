@@ -440,4 +440,3 @@ func (e *Envelope) Has(r string) bool {
 	}
 	return false
 }
-

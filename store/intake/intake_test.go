@@ -406,11 +406,11 @@ func TestParseRecipient(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 	for in, want := range map[string]string{
-		"age1yubikey1qwertyuiop":  "YubiKey",
-		k.String():                "secret key",
-		"age1abc":                 "not an age X25519 recipient",
-		"ssh-ed25519 AAAA":        "not an age recipient",
-		"":                        "not an age recipient",
+		"age1yubikey1qwertyuiop":   "YubiKey",
+		k.String():                 "secret key",
+		"age1abc":                  "not an age X25519 recipient",
+		"ssh-ed25519 AAAA":         "not an age recipient",
+		"":                         "not an age recipient",
 		k.Recipient().String()[1:]: "not an age recipient",
 	} {
 		_, err := ParseRecipient(in)
