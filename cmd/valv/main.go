@@ -18,6 +18,9 @@
 //	valv staff …             the staff register: add, screen, nda, deactivate, list
 //	valv customer …          add, list, search, show and edit customers
 //	valv doc add|list|export attach, list and export a customer's documents
+//	valv intake seal|import  seal files to a compartment anywhere; take them in while it is locked
+//	valv intake list|file|discard
+//	                         the sealed intake queue: list, file as a customer's document, discard
 //	valv audit verify|export check or export the audit log
 //	valv version             print the version
 package main
@@ -87,6 +90,8 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return auditCommand(args[1:], stdout, stderr)
 	case "doc":
 		return docCommand(args[1:], stdout, stderr)
+	case "intake":
+		return intakeCommand(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "valv %s\n", version)
 		return nil
@@ -119,6 +124,11 @@ const usage = `Usage:
                            customers (lists show codes only; show --reveal is logged)
   valv doc add|list|export attach documents to a customer, list them, export one
                            (add --protect: a passphrase of its own; export verifies before naming OUT)
+  valv intake seal --to RECIPIENT FILE...
+                           seal files to a compartment (no vault, card or key needed)
+  valv intake import DIR   take sealed files in while the compartment is locked (no key needed)
+  valv intake list|file|discard
+                           the intake queue: list it, file an item to a customer, discard one
   valv audit verify|export check the audit log, or export it (CSV or JSON Lines)
   valv version             print the version
 
