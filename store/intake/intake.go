@@ -225,7 +225,7 @@ func CheckName(name string) error {
 	case len(name) > MaxName || !utf8.ValidString(name):
 		return fmt.Errorf("intake: a file name is UTF-8 of at most %d bytes", MaxName)
 	case name == "." || name == "..":
-		return errors.New("intake: the file name is . or ..")
+		return errors.New(`intake: the file name is "." or ".."`)
 	case strings.ContainsFunc(name, badNameRune):
 		return errors.New("intake: the file name holds a folder separator, a control character or a bidirectional override")
 	}
