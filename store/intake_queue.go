@@ -46,7 +46,7 @@ func openIntakeRecord(id age.Identity, item IntakeID, v []byte) (*intakeRecord, 
 		return nil, fmt.Errorf("%w: the record of intake item %s does not open with the compartment key", ErrIntakeDamaged, item)
 	}
 	var r intakeRecord
-	if err := json.Unmarshal(p, &r); err != nil || r.Item != item || r.Chunks == 0 || r.Length <= 0 || r.Length > int64(r.Chunks)*docChunkMax {
+	if err := json.Unmarshal(p, &r); err != nil || r.Item != item || r.Chunks == 0 || r.Chunks > 1<<32 || r.Length <= 0 || r.Length > int64(r.Chunks)*docChunkMax {
 		return nil, fmt.Errorf("%w: the record of intake item %s is malformed or belongs to another item", ErrIntakeDamaged, item)
 	}
 	return &r, nil
