@@ -475,6 +475,12 @@ func (s *Session) Revoke(cid CompartmentID, holder HolderID, progress Progress) 
 				return err
 			}
 			dropped += droppedDocs
+			// Sealed intake: re-encrypted to the new key (intake_queue.go).
+			imported, droppedIntake, err := reencryptIntake(context.Background(), otx, ndb, c.key.Identity(), newKey.Recipient(), now, tick)
+			if err != nil {
+				return err
+			}
+			dropped += droppedIntake
 			// The audit log: every entry that opens, re-chained in order.
 			var batch []Entry
 			flush := func() error {
@@ -505,6 +511,7 @@ func (s *Session) Revoke(cid CompartmentID, holder HolderID, progress Progress) 
 			if err != nil {
 				return err
 			}
+			batch = append(batch, imported...)
 			batch = append(batch, Entry{Time: now, Holder: s.actor, Action: ActionRotate, Count: int64(carried)})
 			if report.Err != nil {
 				batch = append(batch, Entry{Time: now, Holder: s.actor, Action: ActionAuditBroken, Count: int64(report.Err.Seq)})

@@ -41,6 +41,14 @@
 // compartment key the chain does not vouch for, before anything is
 // wrapped to anyone.
 //
+// # Sealed intake
+//
+// Anything encrypted to a compartment's public recipient in the
+// store/intake format can be imported while the compartment is locked
+// ([Vault.ImportIntake]: no key, the ciphertext stored as-is); its key
+// holders list the queue ([Session.IntakeQueue]) and file each item as a
+// customer's document ([Session.FileIntake]) or discard it.
+//
 // # Invariants
 //
 // These hold after every committed transaction, and so after a crash at
@@ -85,7 +93,9 @@
 // to the log of the compartment concerned, or the directory's. Actions
 // taken without the directory key (a failed PIN, a non-admin unlock) are
 // encrypted to the directory key's public recipient and chained at the
-// next admin unlock.
+// next admin unlock. A sealed intake import ([Vault.ImportIntake]), done
+// with no key at all, is logged the same way in its compartment, by
+// [IntakeHolder], and chained at the compartment's next unlock.
 //
 // When a session with a signer (the card's slot 9C key) is locked, the
 // head of every log it wrote is signed as a [Checkpoint].

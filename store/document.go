@@ -248,6 +248,13 @@ func checkDocumentName(name, mediaType string) error {
 // proceed; the session's lock is taken to find the customer and to commit
 // the record.
 func (s *Session) AddDocument(ctx context.Context, code customer.Code, name, mediaType string, r io.Reader, progress func(done int64), opts DocumentOptions) (DocumentID, error) {
+	return s.addDocument(ctx, code, name, mediaType, r, progress, opts, nil)
+}
+
+// addDocument is AddDocument; also, if not nil, runs in the transaction
+// that makes the document visible (with the compartment as it is then),
+// and its error cancels the addition.
+func (s *Session) addDocument(ctx context.Context, code customer.Code, name, mediaType string, r io.Reader, progress func(done int64), opts DocumentOptions, also func(tx *bolt.Tx, c *openComp) error) (DocumentID, error) {
 	if err := checkDocumentName(name, mediaType); err != nil {
 		return ID{}, err
 	}
@@ -316,6 +323,11 @@ func (s *Session) AddDocument(ctx context.Context, code customer.Code, name, med
 		}
 		if err := docs.Put(id[:], sealDocMeta(c.kr, rid, m)); err != nil {
 			return err
+		}
+		if also != nil {
+			if err := also(tx, c); err != nil {
+				return err
+			}
 		}
 		return appendEntries(tx, c.kr, Entry{Time: now, Holder: s.actor, Action: ActionDocAdd, Object: string(m.Customer), Count: size})
 	})
@@ -398,6 +410,7 @@ type chunkWriter struct {
 	committed  uint64 // chunks committed
 	total      int64  // bytes written
 	err        error  // of a failed commit
+	bucket     []byte // of the chunks; nil: doc-chunks (sealed intake uses its own)
 }
 
 func (w *chunkWriter) Write(p []byte) (int, error) {
@@ -449,8 +462,12 @@ func (w *chunkWriter) commit(last func(tx *bolt.Tx, chunks uint64) error) error 
 	if err := w.ctx.Err(); err != nil {
 		return err
 	}
+	bucket := w.bucket
+	if bucket == nil {
+		bucket = bDocChunks
+	}
 	err := w.db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bDocChunks)
+		b, err := tx.CreateBucketIfNotExists(bucket)
 		if err != nil {
 			return err
 		}

@@ -308,7 +308,16 @@ func (s *Session) logUnlock() error {
 		if err != nil {
 			return err
 		}
-		if err := db.Update(func(tx *bolt.Tx) error { return appendEntries(tx, c.kr, e) }); err != nil {
+		err = db.Update(func(tx *bolt.Tx) error {
+			// Sealed intake imported while the compartment was locked
+			// (intake.go) is logged first.
+			imported, err := drainIntakePending(tx, c.key.Identity(), now)
+			if err != nil {
+				return err
+			}
+			return appendEntries(tx, c.kr, append(imported, e)...)
+		})
+		if err != nil {
 			return err
 		}
 		s.touched[cid] = true

@@ -20,6 +20,9 @@
 //	valv import-csv FILE     add customers from a CSV file
 //	valv export-csv OUT      write customers as CSV (codes only unless --with-names)
 //	valv doc add|list|export attach, list and export a customer's documents
+//	valv intake seal|import  seal files to a compartment anywhere; take them in while it is locked
+//	valv intake list|file|discard
+//	                         the sealed intake queue: list, file as a customer's document, discard
 //	valv audit verify|export check or export the audit log
 //	valv backup --to DIR     write a verified backup (--media lists removable media; rotate)
 //	valv verify FILE         check a backup offline
@@ -105,6 +108,8 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return restoreCommand(args[1:], stdin, stdout, stderr)
 	case "drill":
 		return drillCommand(args[1:], stdin, stdout, stderr)
+	case "intake":
+		return intakeCommand(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "valv %s\n", version)
 		return nil
@@ -141,6 +146,11 @@ const usage = `Usage:
                            customers past their retention date; erase for good (compacts the file)
   valv doc add|list|export attach documents to a customer, list them, export one
                            (add --protect: a passphrase of its own; export verifies before naming OUT)
+  valv intake seal --to RECIPIENT FILE...
+                           seal files to a compartment (no vault, card or key needed)
+  valv intake import DIR   take sealed files in while the compartment is locked (no key needed)
+  valv intake list|file|discard
+                           the intake queue: list it, file an item to a customer, discard one
   valv audit verify|export check the audit log, or export it (CSV or JSON Lines)
   valv backup --to DIR     write a backup and read it back (--media lists removable media)
   valv backup rotate --to DIR [--keep N] [--monthly M] [--dry-run]
