@@ -20,6 +20,7 @@ import (
 	"sync"
 
 	"github.com/valv-vault/valv/crypto/card"
+	"github.com/valv-vault/valv/crypto/recovery"
 	"github.com/valv-vault/valv/store"
 	"github.com/valv-vault/valv/store/customer"
 )
@@ -77,6 +78,12 @@ type Service struct {
 	v    *store.Vault   // opened at the first unlock (at start in demo mode)
 	sess *store.Session // nil while locked
 	cs   *card.Session  // the card that unlocked sess; nil for the recovery key
+
+	// First run (setup.go): the recovery key of the vault to create, the
+	// groups asked back, and whether they were.
+	pending *recovery.Key
+	check   []GroupRef
+	kept    bool
 }
 
 // New starts the service. In demo mode it builds the demo vault first
