@@ -31,6 +31,8 @@ type fakeService struct {
 	docs      map[Code][]Document
 	nextCode  int
 	calls     map[string]int // audited calls: view, reveal, history, name, list, search
+
+	adm *fakeAdmin // the admin screens' state (fake_admin_test.go), made on first use
 }
 
 func newFakeService() *fakeService {

@@ -5,7 +5,11 @@
 //   - unlock_screen.go: the cards present, PIN, PUK and recovery key;
 //   - customers_screen.go: the customer list, search and compartments;
 //   - customer_form.go: adding and editing a customer;
-//   - customer_detail.go: one customer, reveal, history and documents.
+//   - customer_detail.go: one customer, reveal, history and documents;
+//   - first_run.go: a new vault, its recovery key and first admin;
+//   - compartments_screen.go, staff_screen.go, audit_screen.go and
+//     settings_screen.go, reached from the navigation (nav.go) after
+//     unlocking.
 //
 // Every engine call runs off the UI goroutine (background) and comes back
 // through fyne.Do. The window locks itself after IdleTimeout without
@@ -62,6 +66,8 @@ type Service interface {
 	Documents(code Code) ([]Document, error)
 	AddCustomer(compartment string, c Customer) (Code, error)
 	EditCustomer(code Code, c Customer) (Record, error)
+
+	AdminService // first run, compartments, staff, audit, air gap (admin.go)
 }
 
 // background runs slow engine calls off the UI goroutine; their results
@@ -74,8 +80,11 @@ const DefaultIdleTimeout = 5 * time.Minute
 
 // Options configure a Window.
 type Options struct {
-	IdleTimeout time.Duration // 0: DefaultIdleTimeout
+	IdleTimeout time.Duration // 0: the settings file's, else DefaultIdleTimeout
 	Clock       Clock         // nil: the real clock
+	// SettingsFile keeps the window's settings (settings.go); "": the
+	// user's config folder.
+	SettingsFile string
 }
 
 // Window is Valv's main window.
@@ -92,6 +101,10 @@ type Window struct {
 	detail    *customerDetail  // nil unless a customer is open
 	unlocked  bool
 	stopWatch chan struct{} // closed to stop watching for card removal
+
+	app      fyne.App
+	settings *settingsStore
+	nav      *navBar // the navigation after unlocking, and its screens (nav.go)
 }
 
 // NewWindow builds the main window on app a. It does not show it.
@@ -99,29 +112,49 @@ func NewWindow(a fyne.App, svc Service) *Window { return NewWindowWithOptions(a,
 
 // NewWindowWithOptions is NewWindow with a chosen idle timeout and clock.
 func NewWindowWithOptions(a fyne.App, svc Service, opts Options) *Window {
+	settings := loadSettings(opts.SettingsFile)
 	if opts.IdleTimeout <= 0 {
-		opts.IdleTimeout = DefaultIdleTimeout
+		opts.IdleTimeout = settings.idle()
 	}
 	if opts.Clock == nil {
 		opts.Clock = realClock{}
 	}
-	w := &Window{Window: a.NewWindow("Valv"), svc: svc, clock: opts.Clock}
+	w := &Window{Window: a.NewWindow("Valv"), svc: svc, clock: opts.Clock, app: a, settings: settings}
 	w.idle = &restartable{clock: w.clock, d: opts.IdleTimeout, f: func() {
-		fyne.Do(func() { w.lock(T("lock.idle", arg(int(opts.IdleTimeout.Minutes())))) })
+		fyne.Do(func() { w.lock(T("lock.idle", arg(int(w.idle.d.Minutes())))) })
 	}}
 	w.body = container.NewStack()
-	content := fyne.CanvasObject(w.body)
-	if svc.Demo() {
-		content = container.NewBorder(demoBanner(svc.DemoPIN(), svc.DemoPUK()), nil, nil, nil, content)
-	}
-	w.SetContent(container.NewStack(newActivityCatcher(w.activity), content))
+	w.nav = newNavBar(w)
+	w.frame()
 	if dc, ok := w.Canvas().(desktop.Canvas); ok {
 		dc.SetOnKeyDown(func(*fyne.KeyEvent) { w.activity() })
 	}
 	w.Canvas().SetOnTypedRune(func(rune) { w.activity() })
 	w.Resize(fyne.NewSize(900, 620))
-	w.showUnlock("")
+	w.start()
 	return w
+}
+
+// frame lays out the window: the demo and air-gap banners on top, the
+// navigation on the left (once unlocked), the current screen.
+func (w *Window) frame() {
+	top := container.NewVBox(w.nav.airGap.content)
+	if w.svc.Demo() {
+		top.Objects = append([]fyne.CanvasObject{demoBanner(w.svc.DemoPIN(), w.svc.DemoPUK())}, top.Objects...)
+	}
+	content := container.NewBorder(top, nil, w.nav.content, nil, w.body)
+	w.nav.frame = content
+	w.SetContent(container.NewStack(newActivityCatcher(w.activity), content))
+}
+
+// start shows the first-run screen if there is no vault yet, else the
+// unlock screen.
+func (w *Window) start() {
+	if !w.svc.HasVault() {
+		w.show(newFirstRun(w).content)
+		return
+	}
+	w.showUnlock("")
 }
 
 // after runs f on the UI goroutine after d, on the window's clock.
@@ -165,6 +198,7 @@ func (w *Window) unlockedNow() {
 	}
 	w.unlock = nil
 	w.customers = newCustomersScreen(w)
+	w.nav.unlocked()
 	w.showCustomers()
 }
 
@@ -208,6 +242,7 @@ func (w *Window) lock(message string) {
 		w.customers.close()
 		w.customers = nil
 	}
+	w.nav.locked()
 	w.showUnlock(message)
 	svc := w.svc
 	background(func() {

@@ -17,6 +17,8 @@ type (
 	// time, a key holder, an action and an object (a customer code or an
 	// id, never a name or number).
 	AuditEntry = store.ExportedEntry
+	// Action is what an audit entry records ("reveal", "grant", …).
+	Action = store.Action
 	// LogReport is the verification of one audit log.
 	LogReport = store.LogReport
 	// AuditError names the first bad entry of a log.

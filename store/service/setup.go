@@ -294,7 +294,7 @@ func (s *Service) CreateVault(a FirstAdmin) error {
 	if opts.Touch == 0 {
 		opts.Touch = defaultTouch(cs.Info())
 	}
-	v, err := InitVault(s.vaultDir, s.pending, cs, opts, staff)
+	_, v, err := InitVault(s.vaultDir, s.pending, cs, opts, staff)
 	if err != nil {
 		return err
 	}
@@ -329,29 +329,30 @@ func defaultTouch(c card.Info) card.Touch {
 // dir with the recovery key, the admin's staff record (a passed screening
 // and the signed NDA, checked before the card is touched). It is the
 // common part of valv init and the window's first run. The caller has
-// kept the recovery key.
-func InitVault(dir string, key *recovery.Key, cs *card.Session, opts card.EnrolOptions, staff *store.StaffInfo) (*store.Vault, error) {
+// kept the recovery key. An enrolment error (a wrong PIN or PUK) is the
+// card's, unwrapped.
+func InitVault(dir string, key *recovery.Key, cs *card.Session, opts card.EnrolOptions, staff *store.StaffInfo) (*card.Enrolment, *store.Vault, error) {
 	if err := store.CheckFirstAdmin(staff); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := os.Lstat(filepath.Join(dir, store.DirectoryFile)); err == nil {
-		return nil, fmt.Errorf("%s already holds a vault", dir)
+		return nil, nil, fmt.Errorf("%s already holds a vault", dir)
 	}
 	if opts.Name == "" {
 		opts.Name = staff.Name
 	}
 	e, err := cs.Enrol(opts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	v, err := store.Create(dir, key.Recipient(), store.HolderInfo{
 		Name: opts.Name, Serial: e.Serial, Slot: e.Slot, Recipient: e.Recipient,
 		SigningKey: e.SigningKey, Role: store.RoleAdmin, Staff: staff,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("the card is enrolled but the vault could not be made: %w", err)
+		return nil, nil, fmt.Errorf("the card is enrolled but the vault could not be made: %w", err)
 	}
-	return v, nil
+	return e, v, nil
 }
 
 // RefuseSimulated keeps software keys out of a real vault: a simulated

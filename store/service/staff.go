@@ -19,6 +19,8 @@ type (
 	Screening = store.Screening
 	// ScreeningStatus is pending, passed or failed.
 	ScreeningStatus = store.ScreeningStatus
+	// NDA describes the signed NDA on file for a person.
+	NDA = store.NDA
 )
 
 // The screening states.
