@@ -34,12 +34,13 @@ type auditScreen struct {
 	errLabel             *widget.Label
 	verifyB              *widget.Button
 
-	entries  []AuditEntry // all, in log order
-	shown    []AuditEntry // those the filters let through
-	holders  map[ID]string
-	logNames map[string]string // compartment id → name
-	holderIDs []ID             // the holder selector's choices after "all"
-	closed   bool
+	entries   []AuditEntry      // all, in log order
+	shown     []AuditEntry      // those the filters let through
+	holders   map[ID]string     // for the selector: name and card
+	names     map[ID]string     // for the rows: names only
+	logNames  map[string]string // compartment id → name
+	holderIDs []ID              // the holder selector's choices after "all"
+	closed    bool
 }
 
 func newAuditScreen(w *Window) *auditScreen {
@@ -74,9 +75,10 @@ func newAuditScreen(w *Window) *auditScreen {
 	jsonB := widget.NewButtonWithIcon(T("audit.export.jsonl"), theme.DocumentSaveIcon(), func() { s.chooseExport(service.AuditJSONL) })
 	lock := widget.NewButtonWithIcon(T("window.lock"), theme.LogoutIcon(), w.Lock)
 
-	bar := container.NewBorder(nil, nil, bold(T("audit.title")), container.NewHBox(s.verifyB, reload, csvB, jsonB, lock))
+	bar := container.NewBorder(nil, nil, bold(T("audit.title")), lock)
+	actions := container.NewHBox(s.verifyB, reload, csvB, jsonB)
 	filters := container.NewGridWithColumns(5, s.holderSel, s.actionSel, s.object, s.from, s.to)
-	top := container.NewVBox(bar, filters, s.verdict, s.errLabel)
+	top := container.NewVBox(bar, actions, filters, s.verdict, s.errLabel)
 	s.content = container.NewBorder(top, s.status, nil, nil, s.list)
 	s.reload()
 	return s
@@ -101,9 +103,10 @@ func (s *auditScreen) reload() {
 			}
 			setError(s.errLabel, "")
 			s.entries = entries
-			s.holders = map[ID]string{}
+			s.holders, s.names = map[ID]string{}, map[ID]string{}
 			for _, h := range holders {
 				s.holders[h.ID] = holderLabel(h)
+				s.names[h.ID] = h.Name
 			}
 			s.logNames = map[string]string{}
 			for _, c := range comps {
@@ -217,17 +220,32 @@ func dayOf(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// row is one entry as a line.
+// row is one entry as a line of columns: time, number, action, object
+// (a customer code, or an id shortened), log, key holder, count.
 func (s *auditScreen) row(e AuditEntry) string {
-	line := fmt.Sprintf("%s  #%-5d %-18s %-14s", e.Time.Local().Format("2006-01-02 15:04:05"), e.Seq, string(e.Action), s.logName(e.Log))
-	line += "  " + s.holderName(e.Holder)
-	if e.Object != "" {
-		line += "  → " + e.Object
+	object := e.Object
+	if len(object) == 32 {
+		object = object[:8] + "…"
 	}
+	holder := s.holderName(e.Holder)
+	if h := s.names[e.Holder]; h != "" {
+		holder = h
+	}
+	line := fmt.Sprintf("%s #%-4d %-18s %-12s %-12s %s", e.Time.Local().Format("2006-01-02 15:04:05"), e.Seq,
+		string(e.Action), object, clip(s.logName(e.Log), 12), clip(holder, 16))
 	if e.Count != 0 {
-		line += fmt.Sprintf("  (%d)", e.Count)
+		line += fmt.Sprintf(" (%d)", e.Count)
 	}
 	return line
+}
+
+// clip shortens s to n runes, ending in "…" if it was longer.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 // verify checks every log and shows the verdict.

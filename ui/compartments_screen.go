@@ -49,9 +49,12 @@ func newCompartmentsScreen(w *Window) *compartmentsScreen {
 	s.status = widget.NewLabel("")
 	s.errLabel = errorLabel()
 	s.list = widget.NewList(func() int { return len(s.comps) }, func() fyne.CanvasObject {
+		name := widget.NewLabel("")
+		name.Truncation = fyne.TextTruncateEllipsis
 		state := widget.NewLabel("")
 		state.Importance = widget.LowImportance
-		return container.NewBorder(nil, nil, widget.NewIcon(theme.FolderIcon()), state, widget.NewLabel(""))
+		state.Truncation = fyne.TextTruncateEllipsis
+		return container.NewBorder(nil, nil, widget.NewIcon(theme.FolderIcon()), nil, container.NewVBox(name, state))
 	}, s.updateRow)
 	s.list.OnSelected = func(i widget.ListItemID) {
 		w.activity()
@@ -78,7 +81,8 @@ func newCompartmentsScreen(w *Window) *compartmentsScreen {
 	bar := container.NewBorder(nil, nil, title, lock)
 	create := container.NewBorder(nil, nil, nil, s.createB, s.newName)
 	top := container.NewVBox(bar, wrapped(T("comps.help")), create, s.errLabel)
-	split := container.NewGridWithColumns(2, container.NewBorder(nil, s.status, nil, nil, s.list), container.NewVScroll(s.detail))
+	split := container.NewHSplit(container.NewBorder(nil, s.status, nil, nil, s.list), container.NewVScroll(s.detail))
+	split.Offset = 0.4
 	s.content = container.NewBorder(top, nil, nil, nil, split)
 	s.reload()
 	return s
@@ -116,12 +120,12 @@ func (s *compartmentsScreen) updateRow(i widget.ListItemID, o fyne.CanvasObject)
 		return
 	}
 	c := s.comps[i]
-	row := o.(*fyne.Container)
+	lines := o.(*fyne.Container).Objects[0].(*fyne.Container)
 	name := c.Name
 	if name == "" {
 		name = c.ID[:8]
 	}
-	row.Objects[0].(*widget.Label).SetText(name)
+	lines.Objects[0].(*widget.Label).SetText(name)
 	state := T("comps.holdercount", arg(len(c.Holders)))
 	switch {
 	case c.Problem != "":
@@ -129,7 +133,7 @@ func (s *compartmentsScreen) updateRow(i widget.ListItemID, o fyne.CanvasObject)
 	case !c.Unlocked:
 		state += " · " + T("comps.notheld")
 	}
-	row.Objects[2].(*widget.Label).SetText(state)
+	lines.Objects[1].(*widget.Label).SetText(state)
 }
 
 func (s *compartmentsScreen) compartment(id string) (CompartmentAccess, bool) {

@@ -31,6 +31,8 @@ type fakeAdmin struct {
 	bad     *service.AuditError // VerifyAudit's verdict, nil: good
 
 	sysNet string // a /sys/class/net layout for AirGap; "": isolated
+
+	afterProgress func() // called after each progress report of Revoke
 }
 
 // fakeDay is the date of everything in the fake vault.
@@ -235,6 +237,9 @@ func (f *fakeService) Revoke(cid string, holder ID, progress Progress) error {
 		for done := 0; done <= revokeValues; done += 4 {
 			if progress != nil {
 				progress(done, revokeValues)
+			}
+			if a.afterProgress != nil {
+				a.afterProgress()
 			}
 		}
 		a.grants[cid] = slices.Delete(a.grants[cid], i, i+1)

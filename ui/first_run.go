@@ -45,21 +45,20 @@ type firstRun struct {
 	checkErr *widget.Label
 
 	// Step 3.
-	cards                            []Card
-	cardSel                          *widget.Select
-	allowSim                         *widget.Check
-	name, title                      *widget.Entry
-	screenedBy, screenedOn           *widget.Entry
-	ndaSigned                        *widget.Entry
-	ndaLabel                         *widget.Label
-	nda                              []byte
-	pin, newPIN, newPIN2             *widget.Entry
-	puk, newPUK, newPUK2             *widget.Entry
-	createB                          *widget.Button
-	createErr                        *widget.Label
-	progress                         *widget.ProgressBarInfinite
-	chosen                           *Card
-	step1Shown, step2Shown, finished bool
+	cards                  []Card
+	cardSel                *widget.Select
+	allowSim               *widget.Check
+	name, title            *widget.Entry
+	screenedBy, screenedOn *widget.Entry
+	ndaSigned              *widget.Entry
+	ndaLabel               *widget.Label
+	nda                    []byte
+	pin, newPIN, newPIN2   *widget.Entry
+	puk, newPUK, newPUK2   *widget.Entry
+	createB                *widget.Button
+	createErr              *widget.Label
+	progress               *widget.ProgressBarInfinite
+	chosen                 *Card
 }
 
 func newFirstRun(w *Window) *firstRun {
@@ -93,7 +92,6 @@ func (f *firstRun) setStep(o fyne.CanvasObject) {
 
 // step1 shows the recovery sheet and how to keep it.
 func (f *firstRun) step1() {
-	f.step1Shown = true
 	text := widget.NewLabelWithStyle(f.sheet.Text, fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 	f.passphrase = widget.NewPasswordEntry()
 	f.passphrase.SetPlaceHolder(T("first.key.passphrase"))
@@ -144,7 +142,6 @@ func (f *firstRun) saveTo(dir string) {
 // step2 hides the sheet and asks for groups of the key from the copy.
 func (f *firstRun) step2() {
 	f.w.activity()
-	f.step2Shown = true
 	f.checkErr = errorLabel()
 	f.answers = nil
 	form := container.New(&formLayout{})
@@ -351,7 +348,6 @@ func (f *firstRun) create() {
 					setError(f.createErr, explain(err))
 					return
 				}
-				f.finished = true
 				f.nda = nil
 				f.w.unlockedNow()
 			})

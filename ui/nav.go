@@ -31,6 +31,7 @@ type navBar struct {
 	airGap *airGapBanner
 	clip   clipboardGuard
 
+	firstRun     *firstRun // while there is no vault
 	compartments *compartmentsScreen
 	staff        *staffScreen
 	audit        *auditScreen
@@ -77,6 +78,7 @@ func (n *navBar) unlocked() {
 			n.buttons[i].Hide()
 		}
 	}
+	n.firstRun = nil
 	n.highlight(navCustomers)
 	n.content.Show()
 	n.relayout()

@@ -71,9 +71,12 @@ func newStaffScreen(w *Window) *staffScreen {
 	s.status = widget.NewLabel("")
 	s.errLabel = errorLabel()
 	s.list = widget.NewList(func() int { return len(s.members) }, func() fyne.CanvasObject {
+		name := widget.NewLabel("")
+		name.Truncation = fyne.TextTruncateEllipsis
 		state := widget.NewLabel("")
 		state.Importance = widget.LowImportance
-		return container.NewBorder(nil, nil, widget.NewIcon(theme.AccountIcon()), state, widget.NewLabel(""))
+		state.Truncation = fyne.TextTruncateEllipsis
+		return container.NewBorder(nil, nil, widget.NewIcon(theme.AccountIcon()), nil, container.NewVBox(name, state))
 	}, s.updateRow)
 	s.list.OnSelected = func(i widget.ListItemID) {
 		w.activity()
@@ -87,7 +90,8 @@ func newStaffScreen(w *Window) *staffScreen {
 	bar := container.NewBorder(nil, nil, bold(T("staff.heading")), lock)
 	add := container.NewBorder(nil, nil, nil, s.addB, container.NewGridWithColumns(2, s.name, s.title))
 	top := container.NewVBox(bar, wrapped(T("staff.help")), add, s.errLabel)
-	split := container.NewGridWithColumns(2, container.NewBorder(nil, s.status, nil, nil, s.list), container.NewVScroll(s.detail))
+	split := container.NewHSplit(container.NewBorder(nil, s.status, nil, nil, s.list), container.NewVScroll(s.detail))
+	split.Offset = 0.4
 	s.content = container.NewBorder(top, nil, nil, nil, split)
 	s.reload()
 	return s
@@ -112,7 +116,11 @@ func (s *staffScreen) buildDetail() {
 	s.scOn.SetPlaceHolder(T("date.placeholder"))
 	s.scB = widget.NewButtonWithIcon(T("staff.screen.save"), theme.ConfirmIcon(), s.screen)
 	s.screenSection = container.NewVBox(bold(T("staff.screen.title")),
-		container.NewGridWithColumns(3, s.scStatus, s.scBy, s.scOn), container.NewHBox(s.scB))
+		container.New(&formLayout{},
+			widget.NewLabel(T("staff.screen.outcome")), s.scStatus,
+			widget.NewLabel(T("staff.screenedby")), s.scBy,
+			widget.NewLabel(T("staff.screenedon")), s.scOn),
+		container.NewHBox(s.scB))
 
 	s.ndaSigned = widget.NewEntry()
 	s.ndaSigned.SetPlaceHolder(T("date.placeholder"))
@@ -124,7 +132,8 @@ func (s *staffScreen) buildDetail() {
 		s.w.chooseNDA(s.attachNDA)
 	})
 	s.ndaSection = container.NewVBox(bold(T("staff.nda.title")),
-		container.NewBorder(nil, nil, widget.NewLabel(T("staff.ndasigned")), s.ndaB, s.ndaSigned))
+		container.New(&formLayout{}, widget.NewLabel(T("staff.ndasigned")), s.ndaSigned),
+		container.NewHBox(s.ndaB))
 
 	s.enrolHint = wrapped("")
 	s.cardSel = widget.NewSelect(nil, nil)
@@ -148,9 +157,10 @@ func (s *staffScreen) buildDetail() {
 	s.progressInf.Stop()
 	s.progressInf.Hide()
 	s.enrolSection = container.NewVBox(bold(T("staff.enrol.title")), s.enrolHint,
-		container.NewBorder(nil, nil, nil, again, s.cardSel), container.NewHBox(s.asAdmin, s.allowSim),
-		container.NewGridWithColumns(3, s.pin, s.newPIN, s.newPIN2),
-		container.NewGridWithColumns(3, s.puk, s.newPUK, s.newPUK2),
+		container.NewBorder(nil, nil, nil, again, s.cardSel), s.asAdmin, s.allowSim,
+		container.NewGridWithColumns(2, s.pin, s.puk),
+		container.NewGridWithColumns(2, s.newPIN, s.newPIN2),
+		container.NewGridWithColumns(2, s.newPUK, s.newPUK2),
 		container.NewHBox(s.enrolB), s.progressInf)
 
 	s.deactB = widget.NewButtonWithIcon(T("staff.deactivate"), theme.DeleteIcon(), s.confirmDeactivate)
@@ -226,13 +236,13 @@ func (s *staffScreen) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
 		return
 	}
 	m := s.members[i]
-	row := o.(*fyne.Container)
+	lines := o.(*fyne.Container).Objects[0].(*fyne.Container)
 	name := m.Name
 	if m.Title != "" {
 		name += " — " + m.Title
 	}
-	row.Objects[0].(*widget.Label).SetText(name)
-	row.Objects[2].(*widget.Label).SetText(summary(m))
+	lines.Objects[0].(*widget.Label).SetText(name)
+	lines.Objects[1].(*widget.Label).SetText(summary(m))
 }
 
 // choose shows a person: their screening, NDA and cards, and what can be

@@ -151,7 +151,8 @@ func (w *Window) frame() {
 // unlock screen.
 func (w *Window) start() {
 	if !w.svc.HasVault() {
-		w.show(newFirstRun(w).content)
+		w.nav.firstRun = newFirstRun(w)
+		w.show(w.nav.firstRun.content)
 		return
 	}
 	w.showUnlock("")
