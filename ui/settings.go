@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -54,11 +53,8 @@ func loadSettings(path string) *settingsStore {
 	}
 	s := &settingsStore{path: path}
 	if path != "" {
-		if data, err := os.ReadFile(path); err == nil && len(data) < 4096 {
-			if err := json.Unmarshal(data, &s.Settings); err != nil {
-				fyne.LogError("reading the settings "+path, err)
-				s.Settings = Settings{}
-			}
+		if data, err := os.ReadFile(path); err == nil {
+			s.Settings = parseSettings(data)
 		}
 	}
 	s.Settings = s.Settings.normal()
@@ -87,29 +83,13 @@ func (s *settingsStore) clipboard() time.Duration {
 	return time.Duration(s.ClipboardSeconds) * time.Second
 }
 
-// save writes the settings: a new file renamed over the old one, mode
-// 0600.
+// save applies v and writes it to the settings file (writeSettings).
 func (s *settingsStore) save(v Settings) error {
 	s.Settings = v.normal()
 	if s.path == "" {
 		return nil
 	}
-	data, err := json.MarshalIndent(s.Settings, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
-		return err
-	}
-	tmp := s.path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, s.path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
+	return writeSettings(s.path, s.Settings)
 }
 
 // systemLanguage is the LANGUAGE of the environment Valv started in.

@@ -9,6 +9,12 @@
 // session and fails with ErrLocked without one. Every read of customer
 // data goes through the store, which writes its audit entry.
 //
+// The admin calls (admin.go, staff.go, audit.go) list and change
+// compartments and their grants, the staff register and card enrolment,
+// and read, verify and write the audit log; setup.go makes a new vault
+// (the first run, shared with valv init); airgap.go reads the network
+// interfaces from /sys.
+//
 // PINs, PUKs and recovery keys are passed through to the card or the
 // store and never kept, logged or put into an error.
 package service

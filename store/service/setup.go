@@ -155,11 +155,21 @@ func (s *Service) SaveRecovery(dir, passphrase string) ([]string, error) {
 	return paths, nil
 }
 
-// writeNew writes a new file of mode 0600, refusing to replace one, and
-// syncs it.
+// writeNew writes a new file of mode 0600 whole or not at all, refusing
+// to replace one: the data goes to a temporary file, which is synced and
+// then hard-linked under its name (a link fails if the name exists) and
+// removed; the folder is synced. A crash leaves at most the temporary
+// file, never a partial file under the name.
 func writeNew(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".valv-tmp-*")
 	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
 		return err
 	}
 	_, err = f.Write(data)
@@ -170,9 +180,16 @@ func writeNew(path string, data []byte) error {
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(path)
+		return err
 	}
-	return err
+	if err := os.Link(tmp, path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
 }
 
 // ConfirmRecovery checks the groups typed back (in the order of
