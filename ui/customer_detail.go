@@ -59,7 +59,11 @@ func newCustomerDetail(w *Window, code Code) *customerDetail {
 	d.history = container.NewVBox()
 	d.docs = container.NewVBox()
 
-	bar := container.NewBorder(nil, nil, container.NewHBox(back, d.title), container.NewHBox(d.revealB, d.editB, lock), nil)
+	copyB := widget.NewButtonWithIcon(T("detail.copy"), theme.ContentCopyIcon(), func() {
+		w.activity()
+		w.copyText(string(code)) // cleared again after the settings' delay (clipboard.go)
+	})
+	bar := container.NewBorder(nil, nil, container.NewHBox(back, d.title, copyB), container.NewHBox(d.revealB, d.editB, lock), nil)
 	top := container.NewVBox(bar, d.notice, d.errLabel, d.progress)
 	openDocs := widget.NewButtonWithIcon(T("docs.show"), theme.FolderOpenIcon(), func() {
 		w.activity()

@@ -32,6 +32,8 @@ type fakeService struct {
 	nextCode  int
 	calls     map[string]int // audited calls: view, reveal, history, name, list, search
 	fd        *fakeDocs      // fake_documents_test.go
+
+	adm *fakeAdmin // the admin screens' state (fake_admin_test.go), made on first use
 }
 
 func newFakeService() *fakeService {

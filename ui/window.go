@@ -11,6 +11,10 @@
 //   - document_viewer.go: text, images and PDF pages shown from memory;
 //   - redact_screen.go: the pre-archive check and a redacted copy, with
 //     boxes drawn on the page (box_drawer.go).
+//   - first_run.go: a new vault, its recovery key and first admin;
+//   - compartments_screen.go, staff_screen.go, audit_screen.go and
+//     settings_screen.go, reached from the navigation (nav.go) after
+//     unlocking.
 //
 // Every engine call runs off the UI goroutine (background) and comes back
 // through fyne.Do. The window locks itself after IdleTimeout without
@@ -69,6 +73,7 @@ type Service interface {
 	EditCustomer(code Code, c Customer) (Record, error)
 
 	DocumentService // documents_panel.go
+	AdminService // first run, compartments, staff, audit, air gap (admin.go)
 }
 
 // background runs slow engine calls off the UI goroutine; their results
@@ -81,8 +86,11 @@ const DefaultIdleTimeout = 5 * time.Minute
 
 // Options configure a Window.
 type Options struct {
-	IdleTimeout time.Duration // 0: DefaultIdleTimeout
+	IdleTimeout time.Duration // 0: the settings file's, else DefaultIdleTimeout
 	Clock       Clock         // nil: the real clock
+	// SettingsFile keeps the window's settings (settings.go); "": the
+	// user's config folder.
+	SettingsFile string
 }
 
 // Window is Valv's main window.
@@ -100,6 +108,10 @@ type Window struct {
 	docs      *documentsPanel  // nil unless a customer's documents are open
 	unlocked  bool
 	stopWatch chan struct{} // closed to stop watching for card removal
+
+	app      fyne.App
+	settings *settingsStore
+	nav      *navBar // the navigation after unlocking, and its screens (nav.go)
 }
 
 // NewWindow builds the main window on app a. It does not show it.
@@ -107,30 +119,51 @@ func NewWindow(a fyne.App, svc Service) *Window { return NewWindowWithOptions(a,
 
 // NewWindowWithOptions is NewWindow with a chosen idle timeout and clock.
 func NewWindowWithOptions(a fyne.App, svc Service, opts Options) *Window {
+	settings := loadSettings(opts.SettingsFile)
 	if opts.IdleTimeout <= 0 {
-		opts.IdleTimeout = DefaultIdleTimeout
+		opts.IdleTimeout = settings.idle()
 	}
 	if opts.Clock == nil {
 		opts.Clock = realClock{}
 	}
-	w := &Window{Window: a.NewWindow("Valv"), svc: svc, clock: opts.Clock}
+	w := &Window{Window: a.NewWindow("Valv"), svc: svc, clock: opts.Clock, app: a, settings: settings}
 	w.idle = &restartable{clock: w.clock, d: opts.IdleTimeout, f: func() {
-		fyne.Do(func() { w.lock(T("lock.idle", arg(int(opts.IdleTimeout.Minutes())))) })
+		fyne.Do(func() { w.lock(T("lock.idle", arg(int(w.idle.d.Minutes())))) })
 	}}
 	w.body = container.NewStack()
-	content := fyne.CanvasObject(w.body)
-	if svc.Demo() {
-		content = container.NewBorder(demoBanner(svc.DemoPIN(), svc.DemoPUK()), nil, nil, nil, content)
-	}
-	w.SetContent(container.NewStack(newActivityCatcher(w.activity), content))
+	w.nav = newNavBar(w)
+	w.frame()
 	if dc, ok := w.Canvas().(desktop.Canvas); ok {
 		dc.SetOnKeyDown(func(*fyne.KeyEvent) { w.activity() })
 	}
 	w.Canvas().SetOnTypedRune(func(rune) { w.activity() })
 	w.SetOnDropped(w.dropped)
 	w.Resize(fyne.NewSize(900, 620))
-	w.showUnlock("")
+	w.start()
 	return w
+}
+
+// frame lays out the window: the demo and air-gap banners on top, the
+// navigation on the left (once unlocked), the current screen.
+func (w *Window) frame() {
+	top := container.NewVBox(w.nav.airGap.content)
+	if w.svc.Demo() {
+		top.Objects = append([]fyne.CanvasObject{demoBanner(w.svc.DemoPIN(), w.svc.DemoPUK())}, top.Objects...)
+	}
+	content := container.NewBorder(top, nil, w.nav.content, nil, w.body)
+	w.nav.frame = content
+	w.SetContent(container.NewStack(newActivityCatcher(w.activity), content))
+}
+
+// start shows the first-run screen if there is no vault yet, else the
+// unlock screen.
+func (w *Window) start() {
+	if !w.svc.HasVault() {
+		w.nav.firstRun = newFirstRun(w)
+		w.show(w.nav.firstRun.content)
+		return
+	}
+	w.showUnlock("")
 }
 
 // after runs f on the UI goroutine after d, on the window's clock.
@@ -174,6 +207,7 @@ func (w *Window) unlockedNow() {
 	}
 	w.unlock = nil
 	w.customers = newCustomersScreen(w)
+	w.nav.unlocked()
 	w.showCustomers()
 }
 
@@ -219,6 +253,7 @@ func (w *Window) lock(message string) {
 		w.customers.close()
 		w.customers = nil
 	}
+	w.nav.locked()
 	w.showUnlock(message)
 	svc := w.svc
 	background(func() {

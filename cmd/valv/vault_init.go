@@ -12,6 +12,7 @@ import (
 	"github.com/valv-vault/valv/crypto/card"
 	"github.com/valv-vault/valv/crypto/recovery"
 	"github.com/valv-vault/valv/store"
+	"github.com/valv-vault/valv/store/service"
 )
 
 const initUsage = `valv init --holder NAME --screened-by NAME --screened-on YYYY-MM-DD --nda FILE --nda-signed YYYY-MM-DD --recovery-out FILE [--title TITLE] [--recovery-protected-out FILE] [--card SERIAL] [--pin-stdin] [--vault DIR]
@@ -143,20 +144,9 @@ func initCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if tp != card.TouchNever {
 		fmt.Fprintln(stderr, "Touch the YubiKey when it blinks.")
 	}
-	e, err := s.Enrol(opts)
+	e, v, err := service.InitVault(*dir, key, s, opts, staff)
 	if err != nil {
 		return explainPINError(err, s.Info().Serial)
-	}
-	signer, err := s.Signer() // the new card signs the directory's anchor
-	if err != nil {
-		return err
-	}
-	v, err := store.Create(*dir, key.Identity(), store.HolderInfo{
-		Name: *holder, Serial: e.Serial, Slot: e.Slot, Recipient: e.Recipient,
-		SigningKey: e.SigningKey, Role: store.RoleAdmin, Staff: staff, Signer: signer,
-	})
-	if err != nil {
-		return fmt.Errorf("the card is enrolled but the vault could not be made: %w", err)
 	}
 	created = true
 	if err := v.Close(); err != nil {
@@ -194,8 +184,8 @@ func askEnrolPINs(pins *pinSource) (card.EnrolOptions, error) {
 // refuseSimulated keeps software keys out of a real vault: a yubisim card's
 // private keys can be read from its state file.
 func refuseSimulated(c card.Info, allowed bool) error {
-	if c.Simulated && !allowed {
-		return fmt.Errorf("YubiKey %d is SIMULATED: its keys are software keys, readable from its state file; Valv enrols it only with --allow-simulated, for tests and trials", c.Serial)
+	if err := service.RefuseSimulated(c, allowed); err != nil {
+		return fmt.Errorf("%w (--allow-simulated)", err)
 	}
 	return nil
 }

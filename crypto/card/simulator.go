@@ -54,6 +54,19 @@ func StartSimulator(dir string) (*Simulator, error) {
 	return &Simulator{Card: card, Reader: r, server: srv, dir: tmp}, nil
 }
 
+// AddCard inserts another simulated card, blank (factory PIN 123456, PUK
+// 12345678), with the serial number, in a reader of its own: demo mode
+// offers one to try enrolling a key holder's card.
+func (s *Simulator) AddCard(serial uint32) (*inproc.Reader, error) {
+	c, err := yubisim.New(yubisim.Config{Serial: serial, Version: "5.7.1"})
+	if err != nil {
+		return nil, fmt.Errorf("making the simulated card: %w", err)
+	}
+	r := s.server.AddReader(fmt.Sprintf("Valv simulated reader %d", serial))
+	r.Insert(c)
+	return r, nil
+}
+
 // Close stops serving the card and removes its folder.
 func (s *Simulator) Close() error {
 	err := s.server.Close()

@@ -31,6 +31,9 @@ const (
 	demoCustomers = 200
 	demoSeed      = 20260115
 	demoAdmin     = "Demo Admin"
+	// DemoBlankSerial is a second simulated card, blank (factory PIN and
+	// PUK), to try enrolling a key holder's card with.
+	DemoBlankSerial = 10000002
 )
 
 var demoCompartments = []string{"Kunder Norr", "Kunder Syd"}
@@ -60,10 +63,11 @@ func (s *Service) DemoRecoveryFile() string {
 	return filepath.Join(s.demoDir, "recovery-key.txt")
 }
 
-// startDemo makes a temporary folder, serves the simulated card from it,
-// and builds a vault in it: the card enrolled as the first admin
-// (screened, NDA on file), two compartments, made-up customers and a few
-// documents. The session used to build it is locked again.
+// startDemo makes a temporary folder, serves the simulated card from it
+// (and a blank second card), and builds a vault in it: the card enrolled
+// as the first admin (screened, NDA on file), two compartments, made-up
+// customers and a few documents. The session used to build it is locked
+// again.
 func (s *Service) startDemo() error {
 	dir, err := os.MkdirTemp("", "valv-demo-")
 	if err != nil {
@@ -76,6 +80,9 @@ func (s *Service) startDemo() error {
 	}
 	s.sim = sim
 	s.vaultDir = filepath.Join(dir, "vault")
+	if _, err := sim.AddCard(DemoBlankSerial); err != nil {
+		return err
+	}
 
 	cs, err := card.Open(card.DemoSerial)
 	if err != nil {

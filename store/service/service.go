@@ -9,6 +9,12 @@
 // session and fails with ErrLocked without one. Every read of customer
 // data goes through the store, which writes its audit entry.
 //
+// The admin calls (admin.go, staff.go, audit.go) list and change
+// compartments and their grants, the staff register and card enrolment,
+// and read, verify and write the audit log; setup.go makes a new vault
+// (the first run, shared with valv init); airgap.go reads the network
+// interfaces from /sys.
+//
 // PINs, PUKs and recovery keys are passed through to the card or the
 // store and never kept, logged or put into an error.
 package service
@@ -20,6 +26,7 @@ import (
 	"sync"
 
 	"github.com/valv-vault/valv/crypto/card"
+	"github.com/valv-vault/valv/crypto/recovery"
 	"github.com/valv-vault/valv/store"
 	"github.com/valv-vault/valv/store/customer"
 )
@@ -77,6 +84,12 @@ type Service struct {
 	v    *store.Vault   // opened at the first unlock (at start in demo mode)
 	sess *store.Session // nil while locked
 	cs   *card.Session  // the card that unlocked sess; nil for the recovery key
+
+	// First run (setup.go): the recovery key of the vault to create, the
+	// groups asked back, and whether they were.
+	pending *recovery.Key
+	check   []GroupRef
+	kept    bool
 }
 
 // New starts the service. In demo mode it builds the demo vault first

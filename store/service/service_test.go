@@ -39,6 +39,7 @@ func audited(t *testing.T, s *Service, action store.Action, object string) bool 
 // which must leave nothing in the temporary folder.
 func TestDemoService(t *testing.T) {
 	tmp := t.TempDir()
+	fresh := t.TempDir() // for the first-run test's vault
 	t.Setenv("TMPDIR", tmp)
 	start := time.Now()
 	s, err := New(Options{Demo: true})
@@ -61,8 +62,8 @@ func TestDemoService(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(cards) != 1 || cards[0].Serial != card.DemoSerial || !cards[0].Simulated {
-			t.Fatalf("cards = %+v, want the simulated demo card", cards)
+		if len(cards) != 2 || cards[0].Serial != card.DemoSerial || !cards[0].Simulated || cards[1].Serial != DemoBlankSerial {
+			t.Fatalf("cards = %+v, want the simulated demo card and the blank one", cards)
 		}
 	})
 
@@ -233,6 +234,8 @@ func TestDemoService(t *testing.T) {
 	})
 
 	t.Run("documents", func(t *testing.T) { testDocuments(t, s, "11223344") })
+	t.Run("admin", func(t *testing.T) { testAdmin(t, s, "11223344") })
+	t.Run("first run", func(t *testing.T) { testFirstRun(t, s, fresh) })
 
 	t.Run("card removed", func(t *testing.T) {
 		if err := s.Unlock(card.DemoSerial, "11223344"); err != nil {
