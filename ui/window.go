@@ -73,7 +73,7 @@ type Service interface {
 	EditCustomer(code Code, c Customer) (Record, error)
 
 	DocumentService // documents_panel.go
-	AdminService // first run, compartments, staff, audit, air gap (admin.go)
+	AdminService    // first run, compartments, staff, audit, air gap (admin.go)
 }
 
 // background runs slow engine calls off the UI goroutine; their results
