@@ -7,6 +7,9 @@
 //   - customer_form.go: adding and editing a customer;
 //   - customer_detail.go: one customer, reveal, history and documents.
 //
+// trace.go is a test hook: with VALV_TEST_TRACE=1 the window says on
+// standard error when each screen is ready (for the Xvfb test).
+//
 // Every engine call runs off the UI goroutine (background) and comes back
 // through fyne.Do. The window locks itself after IdleTimeout without
 // keyboard or pointer activity, and when the card that unlocked it is
@@ -129,8 +132,11 @@ func (w *Window) after(d time.Duration, f func()) Timer {
 	return w.clock.AfterFunc(d, func() { fyne.Do(f) })
 }
 
-// show makes o the current screen.
+// show makes o the current screen. The keyboard focus is dropped: a
+// widget of the screen before must not go on taking keys (a focused
+// list would reopen its row on Space).
 func (w *Window) show(o fyne.CanvasObject) {
+	w.Canvas().Unfocus()
 	w.body.Objects = []fyne.CanvasObject{o}
 	w.body.Refresh()
 }
@@ -195,6 +201,7 @@ func (w *Window) lock(message string) {
 		return
 	}
 	w.unlocked = false
+	trace("locked")
 	w.idle.Stop()
 	if w.stopWatch != nil {
 		close(w.stopWatch)
