@@ -35,6 +35,14 @@ package:
 	@scripts/deps package
 	scripts/package
 
+## screenshots: docs/screenshots/*.png, every screen in English and Swedish,
+## drawn headless (no display) from the screens table in ui/screens_test.go
+screenshots:
+	@scripts/deps build
+	rm -f docs/screenshots/*.png
+	VALV_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' ./ui/
+	@ls docs/screenshots
+
 build:
 	@scripts/deps build
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/valv ./cmd/valv

@@ -52,6 +52,7 @@ func newCustomerDetail(w *Window, code Code) *customerDetail {
 	lock := widget.NewButtonWithIcon(T("window.lock"), theme.LogoutIcon(), w.Lock)
 	d.notice = widget.NewLabel("")
 	d.notice.Importance = widget.WarningImportance
+	d.notice.Wrapping = fyne.TextWrapWord
 	d.notice.Hide()
 	d.errLabel = errorLabel()
 	d.progress = widget.NewProgressBarInfinite()
@@ -111,6 +112,7 @@ func (d *customerDetail) load() {
 			d.showDocuments(docs)
 			d.revealB.Enable()
 			d.editB.Enable()
+			trace("detail loaded")
 		})
 	})
 }

@@ -195,6 +195,7 @@ func (s *customersScreen) reload() {
 			default:
 				s.status.SetText(T("customers.count", arg(len(rows))))
 			}
+			trace("customers rows=%d", len(rows))
 		})
 	})
 }

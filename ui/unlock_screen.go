@@ -130,6 +130,23 @@ func (s *unlockScreen) choose(c *Card) {
 	if !s.busy {
 		s.pin.Enable()
 		s.unlockB.Enable()
+		s.focusPIN()
+	}
+}
+
+// focusPIN gives the PIN entry the keyboard focus, so that the key
+// holder can type the PIN and press Enter at once, unless another field
+// of the screen has it (a refresh of the cards must not take it from the
+// recovery key entry).
+func (s *unlockScreen) focusPIN() {
+	c := s.w.Canvas()
+	if f := c.Focused(); f == nil || f == fyne.Focusable(s.cards.list) {
+		c.Focus(s.pin)
+	}
+	if c.Focused() == fyne.Focusable(s.pin) {
+		trace("unlock ready focus=pin")
+	} else {
+		trace("unlock ready focus=other")
 	}
 }
 
@@ -260,6 +277,7 @@ func (s *unlockScreen) run(errLabel *widget.Label, unlock func() error) {
 				s.w.unlockedNow()
 				return
 			}
+			trace("unlock failed")
 			setError(errLabel, explain(err))
 			if errors.Is(err, service.ErrBlocked) {
 				setError(s.pinError, explain(err))

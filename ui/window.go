@@ -16,6 +16,9 @@
 //     settings_screen.go, reached from the navigation (nav.go) after
 //     unlocking.
 //
+// trace.go is a test hook: with VALV_TEST_TRACE=1 the window says on
+// standard error when each screen is ready (for the Xvfb test).
+//
 // Every engine call runs off the UI goroutine (background) and comes back
 // through fyne.Do. The window locks itself after IdleTimeout without
 // keyboard or pointer activity, and when the card that unlocked it is
@@ -171,8 +174,11 @@ func (w *Window) after(d time.Duration, f func()) Timer {
 	return w.clock.AfterFunc(d, func() { fyne.Do(f) })
 }
 
-// show makes o the current screen.
+// show makes o the current screen. The keyboard focus is dropped: a
+// widget of the screen before must not go on taking keys (a focused
+// list would reopen its row on Space).
 func (w *Window) show(o fyne.CanvasObject) {
+	w.Canvas().Unfocus()
 	w.body.Objects = []fyne.CanvasObject{o}
 	w.body.Refresh()
 }
@@ -239,6 +245,7 @@ func (w *Window) lock(message string) {
 		return
 	}
 	w.unlocked = false
+	trace("locked")
 	w.idle.Stop()
 	if w.stopWatch != nil {
 		close(w.stopWatch)

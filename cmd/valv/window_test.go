@@ -11,17 +11,68 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// TestWindowDrawsUnderXvfb builds the real binary, starts it in demo mode on
-// a virtual X display, and checks from a screenshot that the window drew.
-// The screenshot is kept in test-output/ at the top of the repository.
-// With VALV_REQUIRE_DISPLAY=1 (make test) missing tools fail the test
-// instead of skipping it.
-func TestWindowDrawsUnderXvfb(t *testing.T) {
+// demoPIN is the demo card's PIN (store/service/demo.go), which the DEMO
+// banner shows; the test types it as a person reading the banner would.
+const demoPIN = "246810"
+
+// TestWindowUnderXvfb builds the real binary, starts it in demo mode on a
+// virtual X display, and drives it with xdotool the way a person would:
+// the unlock screen draws, the PIN is typed into the focused PIN entry and
+// Enter pressed, the customer list fills, Tab and Space open the first
+// customer, its detail loads, and SIGTERM quits leaving nothing behind.
+// Each step is confirmed by the window's test trace (ui/trace.go,
+// VALV_TEST_TRACE=1), not guessed from pixels, and photographed to
+// test-output/xvfb-STEP.png at the top of the repository. With
+// VALV_REQUIRE_DISPLAY=1 (make test) missing tools fail the test instead
+// of skipping it.
+func TestWindowUnderXvfb(t *testing.T) {
+	d := startDemoWindow(t)
+
+	d.waitTrace("unlock ready focus=pin", 90*time.Second)
+	unlockShot := d.waitDrawn("xvfb-unlock.png")
+
+	d.xdotool("windowfocus", "--sync", d.wid)
+	d.xdotool("type", "--delay", "40", demoPIN)
+	d.xdotool("key", "Return")
+	line := d.waitTrace("customers rows=", 60*time.Second, "unlock failed")
+	if rows, _ := strconv.Atoi(strings.TrimPrefix(line, "customers rows=")); rows < 1 {
+		t.Fatalf("the customer list shows no customers (%q)\n%s", line, d.log)
+	}
+	listShot := d.shotAfter("xvfb-customers.png", unlockShot)
+
+	// Tab reaches the customer list, Space opens its first row.
+	d.xdotool("key", "Tab")
+	d.xdotool("key", "space")
+	d.waitTrace("detail loaded", 30*time.Second)
+	d.shotAfter("xvfb-detail.png", listShot)
+
+	d.stop()
+}
+
+// demoWindow is `valv --demo`, with the test trace on, in a window on its
+// own Xvfb display.
+type demoWindow struct {
+	t          *testing.T
+	display    string
+	wid        string // the X window id
+	x, y, w, h int    // its geometry
+	log        *syncLog
+	traced     int // bytes of log already matched by waitTrace
+	app        *exec.Cmd
+	exited     chan error
+	stopped    bool
+	demoTmp    string // the app's TMPDIR
+}
+
+// startDemoWindow builds valv, starts Xvfb and `valv --demo` on it, and
+// returns once the window is mapped. Both are killed when the test ends.
+func startDemoWindow(t *testing.T) *demoWindow {
 	for _, tool := range []string{"Xvfb", "xdotool", "import"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			if os.Getenv("VALV_REQUIRE_DISPLAY") == "1" {
@@ -37,70 +88,188 @@ func TestWindowDrawsUnderXvfb(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 
-	display := startXvfb(t)
+	d := &demoWindow{t: t, display: startXvfb(t), log: newSyncLog(), exited: make(chan error, 1)}
 	home := filepath.Join(tmp, "home")
-	demoTmp := filepath.Join(tmp, "tmp")
-	for _, d := range []string{home, demoTmp} {
-		if err := os.Mkdir(d, 0o700); err != nil {
+	d.demoTmp = filepath.Join(tmp, "tmp")
+	for _, dir := range []string{home, filepath.Join(home, ".cache"), d.demoTmp} {
+		if err := os.Mkdir(dir, 0o700); err != nil {
 			t.Fatal(err)
 		}
 	}
-	var logs bytes.Buffer
 	app := exec.Command(bin, "--demo")
-	app.Env = append(os.Environ(), "DISPLAY="+display, "HOME="+home, "TMPDIR="+demoTmp,
+	d.app = app
+	app.Env = append(os.Environ(), "DISPLAY="+d.display, "HOME="+home, "TMPDIR="+d.demoTmp,
 		"XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "XDG_DATA_HOME="+filepath.Join(home, ".local/share"),
-		"LANG=en_US.UTF-8")
-	app.Stdout, app.Stderr = &logs, &logs
+		"LANG=en_US.UTF-8", "VALV_TEST_TRACE=1")
+	app.Stdout, app.Stderr = d.log, d.log
 	if err := app.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- app.Wait() }()
-	stopped := false
-	defer func() {
-		if !stopped {
+	go func() { d.exited <- app.Wait() }()
+	t.Cleanup(func() {
+		if !d.stopped {
 			app.Process.Kill()
-			<-exited
+			<-d.exited
 		}
-	}()
+	})
+	d.wid = d.waitForWindow()
+	d.x, d.y, d.w, d.h = windowGeometry(t, d.display, d.wid)
+	return d
+}
 
-	wid := waitForWindow(t, display, exited, &logs)
-	x, y, w, h := windowGeometry(t, display, wid)
-	shot := filepath.Join(outputDir(t), "window-demo.png")
-
-	// The window maps before its first frame: poll until it drew.
-	deadline := time.Now().Add(60 * time.Second)
-	var differ, total, colours int
+// waitTrace waits up to timeout for the next trace line "valv-trace:
+// WANT…" after those matched before, and returns it without its prefix.
+// A line starting with one of failOn, or the app's exit, fails the test
+// at once; the app's log is in every failure.
+func (d *demoWindow) waitTrace(want string, timeout time.Duration, failOn ...string) string {
+	d.t.Helper()
+	const prefix = "valv-trace: "
+	deadline := time.After(timeout)
 	for {
-		img := screenshot(t, display, shot)
-		differ, total, colours = drawnPixels(img, image.Rect(x, y, x+w, y+h))
+		text, changed := d.log.snapshot()
+		for text[d.traced:] != "" {
+			rest := text[d.traced:]
+			nl := strings.IndexByte(rest, '\n')
+			if nl < 0 {
+				break // a line still being written
+			}
+			d.traced += nl + 1
+			line, ok := strings.CutPrefix(rest[:nl], prefix)
+			if !ok {
+				continue
+			}
+			if strings.HasPrefix(line, want) {
+				return line
+			}
+			for _, bad := range failOn {
+				if strings.HasPrefix(line, bad) {
+					d.t.Fatalf("waiting for %q the window traced %q\n%s", want, line, text)
+				}
+			}
+		}
+		select {
+		case <-changed:
+		case err := <-d.exited:
+			d.stopped = true
+			d.t.Fatalf("valv exited (%v) while the test waited for %q\n%s", err, want, d.log)
+		case <-deadline:
+			d.t.Fatalf("no trace %q within %v\n%s", want, timeout, d.log)
+		}
+	}
+}
+
+// xdotool runs xdotool on the window's display.
+func (d *demoWindow) xdotool(args ...string) {
+	d.t.Helper()
+	if out, err := xcmd(d.display, "xdotool", args...).CombinedOutput(); err != nil {
+		d.t.Fatalf("xdotool %s: %v\n%s\n%s", strings.Join(args, " "), err, out, d.log)
+	}
+}
+
+// window is the window's part of a screenshot.
+func (d *demoWindow) window() image.Rectangle { return image.Rect(d.x, d.y, d.x+d.w, d.y+d.h) }
+
+// waitDrawn takes screenshots into test-output/name until the window
+// has drawn: the window maps before its first frame.
+func (d *demoWindow) waitDrawn(name string) image.Image {
+	d.t.Helper()
+	shot := filepath.Join(outputDir(d.t), name)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		img := screenshot(d.t, d.display, shot)
+		differ, total, colours := drawnPixels(img, d.window())
 		// More than 5% of the window differs from the background, in enough
 		// colours to be drawn text and widgets rather than a blank fill.
 		if differ*20 > total && colours >= 16 {
-			break
+			d.t.Logf("window %dx%d drew %d of %d pixels in %d colours; screenshot %s", d.w, d.h, differ, total, colours, shot)
+			return img
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("window %dx%d at %d,%d did not draw within 60 s (%d of %d pixels differ from the background, %d colours); screenshot %s\n%s",
-				w, h, x, y, differ, total, colours, shot, logs.String())
+			d.t.Fatalf("window %dx%d at %d,%d did not draw within 60 s (%d of %d pixels differ from the background, %d colours); screenshot %s\n%s",
+				d.w, d.h, d.x, d.y, differ, total, colours, shot, d.log)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	t.Logf("window %dx%d drew %d of %d pixels in %d colours; screenshot %s", w, h, differ, total, colours, shot)
+}
 
-	// SIGTERM quits cleanly and demo mode leaves nothing behind.
-	app.Process.Signal(syscall.SIGTERM)
+// shotAfter takes screenshots into test-output/name until the window
+// has redrawn since before: the trace line of a screen comes before its
+// first frame. It returns the screenshot once two in a row agree.
+func (d *demoWindow) shotAfter(name string, before image.Image) image.Image {
+	d.t.Helper()
+	shot := filepath.Join(outputDir(d.t), name)
+	deadline := time.Now().Add(20 * time.Second)
+	var last image.Image
+	for {
+		img := screenshot(d.t, d.display, shot)
+		changed, total := changedPixels(before, img, d.window())
+		// 2% of the window redrawn: a new screen, not a blinking cursor.
+		if changed*50 > total {
+			if last != nil {
+				if again, _ := changedPixels(last, img, d.window()); again == 0 {
+					d.t.Logf("screenshot %s: %d of %d pixels changed", shot, changed, total)
+					return img
+				}
+			}
+			last = img
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("the window did not settle on a new screen within 20 s (%d of %d pixels changed); screenshot %s\n%s",
+				changed, total, shot, d.log)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// stop quits valv with SIGTERM and checks that it exits cleanly and that
+// demo mode left nothing behind.
+func (d *demoWindow) stop() {
+	d.t.Helper()
+	d.app.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-exited:
-		stopped = true
+	case err := <-d.exited:
+		d.stopped = true
 		if err != nil {
-			t.Errorf("valv exited with %v after SIGTERM\n%s", err, logs.String())
+			d.t.Errorf("valv exited with %v after SIGTERM\n%s", err, d.log)
 		}
 	case <-time.After(15 * time.Second):
-		t.Fatalf("valv did not exit within 15 s of SIGTERM\n%s", logs.String())
+		d.t.Fatalf("valv did not exit within 15 s of SIGTERM\n%s", d.log)
 	}
-	if left, _ := os.ReadDir(demoTmp); len(left) != 0 {
-		t.Errorf("demo mode left %d entries in its temporary folder, first %q", len(left), left[0].Name())
+	if left, _ := os.ReadDir(d.demoTmp); len(left) != 0 {
+		d.t.Errorf("demo mode left %d entries in its temporary folder, first %q", len(left), left[0].Name())
 	}
+}
+
+// syncLog is the app's output, written by exec's copying goroutine while
+// the test reads it.
+type syncLog struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{} // closed and replaced on every write
+}
+
+func newSyncLog() *syncLog { return &syncLog{changed: make(chan struct{})} }
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	close(l.changed)
+	l.changed = make(chan struct{})
+	return len(p), nil
+}
+
+// snapshot returns the output so far and a channel closed at the next write.
+func (l *syncLog) snapshot() (string, <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String(), l.changed
+}
+
+// String is the output so far, for failure messages.
+func (l *syncLog) String() string {
+	s, _ := l.snapshot()
+	return "valv's output:\n" + s
 }
 
 // startXvfb starts a virtual display on a free number and returns it as
@@ -136,20 +305,23 @@ func startXvfb(t *testing.T) string {
 	return ""
 }
 
-func waitForWindow(t *testing.T, display string, exited <-chan error, logs *bytes.Buffer) string {
+// waitForWindow returns the id of valv's window once it is mapped.
+func (d *demoWindow) waitForWindow() string {
+	d.t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		out, _ := xcmd(display, "xdotool", "search", "--onlyvisible", "--name", "^Valv$").Output()
+		out, _ := xcmd(d.display, "xdotool", "search", "--onlyvisible", "--name", "^Valv$").Output()
 		if f := strings.Fields(string(out)); len(f) > 0 {
 			return f[0]
 		}
 		select {
-		case err := <-exited:
-			t.Fatalf("valv exited before its window appeared: %v\n%s", err, logs.String())
+		case err := <-d.exited:
+			d.stopped = true
+			d.t.Fatalf("valv exited before its window appeared: %v\n%s", err, d.log)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no window named Valv within 90 s\n%s", logs.String())
+			d.t.Fatalf("no window named Valv within 90 s\n%s", d.log)
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
@@ -189,6 +361,20 @@ func screenshot(t *testing.T, display, path string) image.Image {
 	return img
 }
 
+// changedPixels counts the pixels inside r that differ between a and b.
+func changedPixels(a, b image.Image, r image.Rectangle) (changed, total int) {
+	r = r.Intersect(a.Bounds()).Intersect(b.Bounds())
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if a.At(x, y) != b.At(x, y) {
+				changed++
+			}
+			total++
+		}
+	}
+	return changed, total
+}
+
 // drawnPixels counts the pixels inside r that differ from the background,
 // taken from the screen's bottom-right corner, which the window does not
 // cover, and the distinct colours inside r.
@@ -222,14 +408,20 @@ func xcmd(display, name string, args ...string) *exec.Cmd {
 func outputDir(t *testing.T) string {
 	dir := os.Getenv("VALV_TEST_OUTPUT")
 	if dir == "" {
-		out, err := exec.Command("go", "env", "GOMOD").Output()
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = filepath.Join(filepath.Dir(strings.TrimSpace(string(out))), "test-output")
+		dir = filepath.Join(repoRoot(t), "test-output")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(fmt.Errorf("making the test output folder: %w", err))
 	}
 	return dir
+}
+
+// repoRoot is the top of the repository (the folder of go.mod).
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out)))
 }
