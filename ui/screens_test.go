@@ -19,10 +19,16 @@ import (
 // its two golden images, made by the first failing run; see
 // TestGoldenScreens).
 var screens = []struct {
-	name  string
-	reach func(t *testing.T, w *Window, svc *fakeService)
+	name    string
+	reach   func(t *testing.T, w *Window, svc *fakeService)
+	prepare func(svc *fakeService) // before the window is made; may be nil
 }{
-	{"unlock", func(*testing.T, *Window, *fakeService) {}},
+	{name: "first_run", reach: func(*testing.T, *Window, *fakeService) {}, prepare: func(svc *fakeService) {
+		svc.demo = false
+		svc.cards = []Card{{Serial: 5, Firmware: "5.7.1"}}
+		svc.admin().noVault = true
+	}},
+	{"unlock", func(*testing.T, *Window, *fakeService) {}, nil},
 	{"unlock_puk", func(t *testing.T, w *Window, svc *fakeService) {
 		for range 3 {
 			enter(w.unlock.pin, "000000")
@@ -30,20 +36,43 @@ var screens = []struct {
 		if !w.unlock.pukBox.Visible() {
 			t.Fatal("three wrong PINs did not open the PUK form")
 		}
-	}},
-	{"customers", unlock},
+	}, nil},
+	{"customers", unlock, nil},
 	{"customer_form", func(t *testing.T, w *Window, svc *fakeService) {
 		unlock(t, w, svc)
 		test.Tap(findButton(t, w, T("customers.add")))
-	}},
-	{"detail", openFirst},
+	}, nil},
+	{"detail", openFirst, nil},
 	{"detail_revealed", func(t *testing.T, w *Window, svc *fakeService) {
 		openFirst(t, w, svc)
 		test.Tap(w.detail.revealB)
 		if !w.detail.revealed {
 			t.Fatal("Reveal did not reveal")
 		}
+	}, nil},
+	{"documents_panel", func(t *testing.T, w *Window, svc *fakeService) {
+		openFirst(t, w, svc)
+		test.Tap(findButton(t, w, T("docs.show")))
+		if w.docs == nil {
+			t.Fatal("Documents… opens nothing")
+		}
+	}, func(svc *fakeService) {
+		svc.mu.Lock()
+		svc.docStore()
+		svc.mu.Unlock()
 	}},
+	{"compartments", section(navCompartments), nil},
+	{"staff_register", section(navStaff), nil},
+	{"audit_log", section(navAudit), nil},
+	{"settings", section(navSettings), nil},
+}
+
+// section unlocks and opens a section of the navigation.
+func section(n int) func(t *testing.T, w *Window, svc *fakeService) {
+	return func(t *testing.T, w *Window, svc *fakeService) {
+		unlock(t, w, svc)
+		openSection(t, w, n)
+	}
 }
 
 // openFirst unlocks and opens the first customer of the list.
@@ -66,6 +95,9 @@ func eachScreen(t *testing.T, f func(t *testing.T, file string, w *Window)) {
 			t.Run(s.name+"_"+language, func(t *testing.T) {
 				useLanguage(t, language)
 				svc := newFakeService()
+				if s.prepare != nil {
+					s.prepare(svc)
+				}
 				w, _ := newTestWindow(t, svc)
 				s.reach(t, w, svc)
 				// The real driver lays the window out again on each frame
