@@ -21,19 +21,23 @@ func adviseWillNeed(v []byte) {
 	}
 }
 
-// dropPages drops the whole pages of the file range [off, off+n) from
+// dropPages drops the pages that hold the file range [off, off+n) from
 // this process's page tables, once a reader is done with them: they stay
 // in the page cache (bbolt maps the file shared and read-only, so a later
 // access faults them in again with the file's content, which no writer
 // changes under a reader), but no longer count in the process's resident
-// memory. m is an open transaction's map; a range outside it is left
-// alone, as is one of fewer than two pages. Errors are ignored.
+// memory. A page shared with a neighbouring value is dropped too (whoever
+// still reads it faults it in again, and drops it when done). m is an
+// open transaction's map; a range outside it is left alone, as is one of
+// fewer than two pages. Errors are ignored.
 func dropPages(m txMap, off, n int64) {
 	base, size := m.mapped()
-	if base == 0 || off < 0 || n < int64(2*pageSize) || off+n > size {
+	ps := int64(pageSize)
+	start, end := off&^(ps-1), (off+n+ps-1)&^(ps-1)
+	if base == 0 || off < 0 || n < 2*ps || end > size {
 		return
 	}
-	madvise(base+uintptr(off), n, unix.MADV_DONTNEED)
+	_, _, _ = unix.Syscall(unix.SYS_MADVISE, base+uintptr(start), uintptr(end-start), unix.MADV_DONTNEED)
 }
 
 // madvise advises the whole pages inside [addr, addr+n). addr is in

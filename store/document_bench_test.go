@@ -13,6 +13,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"filippo.io/age"
+
+	"github.com/valv-vault/valv/store/customer"
 )
 
 // The document benchmarks of issue #4: add a 1 GiB file from disk (every
@@ -84,11 +88,12 @@ func peakRSS() float64 {
 	return -1
 }
 
-// BenchmarkDocument1GiB adds the file as a document (Add) and exports it
-// to a file (Export), each in a child process per iteration. ns/op and
-// MB/s are the child's time for the operation alone (the vault is made
-// before, and the export's document added before, untimed); peak-MiB is
-// the child's peak RSS during the operation.
+// BenchmarkDocument1GiB adds the file as a document (Add) and exports
+// the document it added to a file (Export), each in a child process per
+// iteration, on a vault that this process makes first. ns/op and MB/s
+// are the child's time for the operation alone (opening and unlocking
+// the vault come before, untimed); peak-MiB is the child's peak RSS
+// during the operation.
 func BenchmarkDocument1GiB(b *testing.B) {
 	plain := os.Getenv(benchPlainEnv)
 	if plain == "" {
@@ -97,14 +102,30 @@ func BenchmarkDocument1GiB(b *testing.B) {
 	}
 	st, err := os.Stat(plain)
 	mustNoErr(b, err)
+	f := newDocFixture(b)
+	mustNoErr(b, f.s.Lock())
+	mustNoErr(b, f.tv.v.Close())
+	env := []string{
+		benchPlainEnv + "=" + plain,
+		benchVaultEnv + "=" + f.tv.dir,
+		benchKeyEnv + "=" + f.tv.recovery.String(),
+		benchCodeEnv + "=" + string(f.code),
+	}
+	var id string
 	for _, op := range []string{"add", "export"} {
 		b.Run(strings.ToUpper(op[:1])+op[1:], func(b *testing.B) {
+			if op == "export" && id == "" {
+				b.Skip("no document was added")
+			}
 			var total time.Duration
 			var peak float64
 			for b.Loop() {
-				d, p := runDocBenchChild(b, op, plain)
-				total += d
-				peak = max(peak, p)
+				r := runDocBenchChild(b, op, append(env, benchDocEnv+"="+id))
+				total += r.d
+				peak = max(peak, r.peak)
+				if op == "add" {
+					id = r.id
+				}
 			}
 			n := float64(b.N)
 			b.ReportMetric(float64(total.Nanoseconds())/n, "ns/op")
@@ -116,6 +137,14 @@ func BenchmarkDocument1GiB(b *testing.B) {
 	}
 }
 
+// The child's environment, besides benchDocChildEnv and benchPlainEnv.
+const (
+	benchVaultEnv = "VALV_BENCH_VAULT" // the vault folder
+	benchKeyEnv   = "VALV_BENCH_KEY"   // its recovery identity
+	benchCodeEnv  = "VALV_BENCH_CODE"  // the customer
+	benchDocEnv   = "VALV_BENCH_DOC"   // the document to export
+)
+
 func writeRandomFile(t testing.TB, path string, size int64) {
 	f, err := os.Create(path)
 	mustNoErr(t, err)
@@ -126,65 +155,76 @@ func writeRandomFile(t testing.TB, path string, size int64) {
 	mustNoErr(t, f.Close())
 }
 
-// runDocBenchChild runs one operation in a child process and returns its
-// duration and peak RSS in MiB.
-func runDocBenchChild(b *testing.B, op, plain string) (time.Duration, float64) {
+type benchResult struct {
+	d    time.Duration
+	peak float64 // MiB
+	id   string  // the document added
+}
+
+// runDocBenchChild runs one operation in a child process.
+func runDocBenchChild(b *testing.B, op string, env []string) benchResult {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestDocumentBenchChild$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), benchDocChildEnv+"="+op, benchPlainEnv+"="+plain)
+	cmd.Env = append(append(os.Environ(), benchDocChildEnv+"="+op), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		b.Fatalf("%s child: %v\n%s", op, err, out.Bytes())
 	}
 	for line := range strings.SplitSeq(out.String(), "\n") {
+		var r benchResult
 		var ns int64
-		var peak float64
-		if _, err := fmt.Sscanf(strings.TrimSpace(line), "RESULT %d %f", &ns, &peak); err == nil {
-			return time.Duration(ns), peak
+		if _, err := fmt.Sscanf(strings.TrimSpace(line), "RESULT %d %f %s", &ns, &r.peak, &r.id); err == nil {
+			r.d = time.Duration(ns)
+			return r
 		}
 	}
 	b.Fatalf("%s child printed no result:\n%s", op, out.Bytes())
-	return 0, 0
+	return benchResult{}
 }
 
-// TestDocumentBenchChild is the child of BenchmarkDocument1GiB: it makes
-// a vault in a temporary folder, then adds the file (or, for export,
-// adds it untimed and exports it to a file next to the vault), and
-// prints "RESULT <ns> <peak MiB>" for that operation.
+// TestDocumentBenchChild is the child of BenchmarkDocument1GiB: it opens
+// and unlocks the vault, then adds the file, or exports the document to
+// a file next to the vault, and prints "RESULT <ns> <peak MiB> <document
+// id>" for that operation.
 func TestDocumentBenchChild(t *testing.T) {
 	op := os.Getenv(benchDocChildEnv)
 	if op == "" {
 		t.Skip("the child of BenchmarkDocument1GiB")
 	}
-	f := newDocFixture(t)
-	add := func() DocumentID {
-		in, err := os.Open(os.Getenv(benchPlainEnv))
+	key, err := age.ParseX25519Identity(os.Getenv(benchKeyEnv))
+	mustNoErr(t, err)
+	v, err := Open(os.Getenv(benchVaultEnv))
+	mustNoErr(t, err)
+	defer v.Close()
+	s, err := v.Unlock(key, nil)
+	mustNoErr(t, err)
+	defer s.Lock()
+	var id DocumentID
+	var in, out *os.File
+	switch op {
+	case "add":
+		in, err = os.Open(os.Getenv(benchPlainEnv))
 		mustNoErr(t, err)
 		defer in.Close()
-		id, err := f.s.AddDocument(context.Background(), f.code, "bench.bin", "application/octet-stream", in, nil, DocumentOptions{})
+	case "export":
+		id, err = ParseID(os.Getenv(benchDocEnv))
 		mustNoErr(t, err)
-		return id
+		out, err = os.Create(filepath.Join(t.TempDir(), "exported"))
+		mustNoErr(t, err)
+		defer out.Close()
+	default:
+		t.Fatalf("unknown operation %q", op)
 	}
-	var id DocumentID
-	if op == "export" {
-		id = add()
-	}
-	out, err := os.Create(filepath.Join(t.TempDir(), "exported"))
-	mustNoErr(t, err)
-	defer out.Close()
 	if err := resetPeakRSS(); err != nil {
 		t.Logf("peak RSS not reset (%v): it covers the whole child", err)
 	}
 	start := time.Now()
-	switch op {
-	case "add":
-		add()
-	case "export":
-		_, err := f.s.ExportDocument(context.Background(), id, out, nil, DocumentOptions{})
-		mustNoErr(t, err)
-	default:
-		t.Fatalf("unknown operation %q", op)
+	if op == "add" {
+		id, err = s.AddDocument(context.Background(), customer.Code(os.Getenv(benchCodeEnv)), "bench.bin", "application/octet-stream", in, nil, DocumentOptions{})
+	} else {
+		_, err = s.ExportDocument(context.Background(), id, out, nil, DocumentOptions{})
 	}
 	d := time.Since(start)
-	fmt.Printf("RESULT %d %.1f\n", d.Nanoseconds(), peakRSS())
+	mustNoErr(t, err)
+	fmt.Printf("RESULT %d %.1f %s\n", d.Nanoseconds(), peakRSS(), id)
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"filippo.io/age"
@@ -44,7 +45,19 @@ type chunkSource struct {
 	length int64  // bytes of the age file (from the metadata)
 	chunks uint64 // chunks (from the metadata)
 	size   int64  // bytes of every chunk but the last
+
+	// copied[i] counts the bytes of chunk i copied out so far (by
+	// several workers, a range each); at[i] is 1 + where chunk i lies in
+	// the file, until its pages are dropped (0: not seen, or dropped).
+	copied []atomic.Int64
+	at     []atomic.Int64
 }
+
+// dropLag is how many chunks behind the reader a completed chunk's pages
+// are dropped: bbolt's searches for the chunks being read touch the keys
+// of the others in their leaf (up to leafSpan), and so would fault in
+// again pages dropped too early.
+const dropLag = 2 * leafSpan
 
 func (s *chunkSource) damaged(format string, args ...any) error {
 	return fmt.Errorf("%w: document %s: %s", ErrDocumentDamaged, s.id, fmt.Sprintf(format, args...))
@@ -71,15 +84,19 @@ func openChunkSource(db *bolt.DB, id DocumentID, m *docMeta) (*chunkSource, erro
 	case s.length <= 0 || uint64((s.length+s.size-1)/s.size) != s.chunks:
 		return nil, s.damaged("%d chunks of %d bytes do not hold %d bytes", s.chunks, s.size, s.length)
 	}
+	s.copied = make([]atomic.Int64, s.chunks)
+	s.at = make([]atomic.Int64, s.chunks)
 	return s, nil
 }
 
 // ReadAt reads from the chunks that hold [off, off+len(p)), in one read
 // transaction. When it starts a chunk, it advises the kernel to read the
 // one docReadAhead chunks on (bbolt maps the file with MADV_RANDOM, which
-// turns off readahead); when it finishes one, it drops the chunk's pages
-// from this process's map (they stay in the page cache), so that an
-// export's resident memory does not grow with the document.
+// turns off readahead). Once a chunk has been copied out whole (its
+// ranges may be read by different workers), the pages of the chunk
+// dropLag before it are dropped from this process's map (they stay in
+// the page cache), so that an export's resident memory does not grow
+// with the document; release drops the rest.
 func (s *chunkSource) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 || off >= s.length {
 		return 0, io.EOF
@@ -105,12 +122,13 @@ func (s *chunkSource) ReadAt(p []byte, off int64) (int, error) {
 					adviseWillNeed(b.Get(chunkKey(s.id, next)))
 				}
 			}
+			if at, ok := (txMap{tx}).offset(v); ok && in == 0 {
+				s.at[i].CompareAndSwap(0, at+1)
+			}
 			k := copy(p, v[in:])
 			p, off, n = p[k:], off+int64(k), n+k
-			if in+int64(k) == want {
-				if off, ok := (txMap{tx}).offset(v); ok {
-					dropPages(txMap{tx}, off, int64(len(v)))
-				}
+			if s.copied[i].Add(int64(k)) >= want && i >= dropLag {
+				s.drop(txMap{tx}, i-dropLag)
 			}
 		}
 		return nil
@@ -122,6 +140,23 @@ func (s *chunkSource) ReadAt(p []byte, off int64) (int, error) {
 		return n, io.EOF
 	}
 	return n, nil
+}
+
+// drop drops the pages of chunk i, if they were seen and not dropped.
+func (s *chunkSource) drop(m txMap, i int64) {
+	if at := s.at[i].Swap(0); at > 0 {
+		dropPages(m, at-1, min(s.size, s.length-i*s.size))
+	}
+}
+
+// release drops the pages of the chunks not dropped yet.
+func (s *chunkSource) release() {
+	s.db.View(func(tx *bolt.Tx) error {
+		for i := range s.at {
+			s.drop(txMap{tx}, int64(i))
+		}
+		return nil
+	})
 }
 
 // adviseAhead advises the kernel to read the first docReadAhead chunks.
