@@ -51,13 +51,17 @@ type chunkSource struct {
 	// the file, until its pages are dropped (0: not seen, or dropped).
 	copied []atomic.Int64
 	at     []atomic.Int64
+	lag    int64 // see dropLag
 }
 
-// dropLag is how many chunks behind the reader a completed chunk's pages
-// are dropped: bbolt's searches for the chunks being read touch the keys
-// of the others in their leaf (up to leafSpan), and so would fault in
-// again pages dropped too early.
-const dropLag = 2 * leafSpan
+// dropLag is how many chunks of size bytes behind a completed chunk the
+// pages of another are dropped: the workers read up to docSegments
+// segments at once, in any order, and bbolt's searches for the chunks
+// being read touch the keys of the others in their leaf (up to
+// leafSpan), which would fault in again pages dropped too early.
+func dropLag(size int64) int64 {
+	return (docSegments*docSegment+size-1)/size + 2*leafSpan
+}
 
 func (s *chunkSource) damaged(format string, args ...any) error {
 	return fmt.Errorf("%w: document %s: %s", ErrDocumentDamaged, s.id, fmt.Sprintf(format, args...))
@@ -86,6 +90,7 @@ func openChunkSource(db *bolt.DB, id DocumentID, m *docMeta) (*chunkSource, erro
 	}
 	s.copied = make([]atomic.Int64, s.chunks)
 	s.at = make([]atomic.Int64, s.chunks)
+	s.lag = dropLag(s.size)
 	return s, nil
 }
 
@@ -94,7 +99,7 @@ func openChunkSource(db *bolt.DB, id DocumentID, m *docMeta) (*chunkSource, erro
 // one docReadAhead chunks on (bbolt maps the file with MADV_RANDOM, which
 // turns off readahead). Once a chunk has been copied out whole (its
 // ranges may be read by different workers), the pages of the chunk
-// dropLag before it are dropped from this process's map (they stay in
+// s.lag before it are dropped from this process's map (they stay in
 // the page cache), so that an export's resident memory does not grow
 // with the document; release drops the rest.
 func (s *chunkSource) ReadAt(p []byte, off int64) (int, error) {
@@ -127,8 +132,8 @@ func (s *chunkSource) ReadAt(p []byte, off int64) (int, error) {
 			}
 			k := copy(p, v[in:])
 			p, off, n = p[k:], off+int64(k), n+k
-			if s.copied[i].Add(int64(k)) >= want && i >= dropLag {
-				s.drop(txMap{tx}, i-dropLag)
+			if s.copied[i].Add(int64(k)) >= want && i >= s.lag {
+				s.drop(txMap{tx}, i-s.lag)
 			}
 		}
 		return nil
