@@ -40,24 +40,26 @@ head -c $((mib << 20)) /dev/urandom >"$d/plain"
 sync
 echo "# $rounds rounds on $mib MiB, folder on $fs ($(df --output=source "$d" | tail -1))"
 
-now() { date +%s.%N; }
+# timed CMD...: runs CMD and prints "<wall s> <user+sys s>" (bash's own
+# timing of the command, so no external time(1) is needed).
+timed() {
+	local TIMEFORMAT='%R %U %S'
+	{ time "$@" >/dev/null 2>&1; } 2>&1 | awk '{ printf "%s %.3f\n", $1, $2 + $3 }'
+}
+line() { # name mib wall cpu
+	awk -v n="$1" -v mib="$2" -v w="$3" -v c="$4" 'BEGIN {
+		printf "%s\t1\t%.0f ns/op\t%.2f MB/s\t%.3f cpu-s/op\n", n, w*1e9, mib*1.048576/w, c }'
+}
 for i in $(seq "$rounds"); do
 	rm -f "$d/enc" "$d/dec"
 	sync
-	t0=$(now)
-	age -e -r "$r" -o "$d/enc" "$d/plain"
-	sync "$d/enc"
-	t1=$(now)
+	read -r w c < <(timed sh -c 'age -e -r "$1" -o "$2/enc" "$2/plain" && sync "$2/enc"' - "$r" "$d")
+	line "BenchmarkAgeCLIEncrypt$name" "$mib" "$w" "$c"
 	sync
-	t2=$(now)
-	age -d -i "$d/key.txt" -o "$d/dec" "$d/enc"
-	t3=$(now)
+	read -r w c < <(timed age -d -i "$d/key.txt" -o "$d/dec" "$d/enc")
+	line "BenchmarkAgeCLIDecrypt$name" "$mib" "$w" "$c"
 	if [ "$i" = 1 ]; then cmp "$d/plain" "$d/dec"; fi
 	rm -f "$d/dec"
-	awk -v a="$t0" -v b="$t1" -v c="$t2" -v e="$t3" -v mib="$mib" -v n="$name" 'BEGIN {
-		printf "BenchmarkAgeCLIEncrypt%s\t1\t%.0f ns/op\t%.2f MB/s\n", n, (b-a)*1e9, mib*1.048576/(b-a)
-		printf "BenchmarkAgeCLIDecrypt%s\t1\t%.0f ns/op\t%.2f MB/s\n", n, (e-c)*1e9, mib*1.048576/(e-c)
-	}'
 	sync
 	(cd "$d" && TMPDIR="$d" VALV_BENCH_PLAIN="$d/plain" ./store.test -test.run '^$' \
 		-test.bench '^BenchmarkDocument1GiB$' -test.benchtime 1x) | grep '^Benchmark'
@@ -67,15 +69,16 @@ done | tee "$d/results"
 awk '
 function mbs(line,  f, i) { split(line, f, "\t"); for (i in f) if (f[i] ~ / MB\/s$/) return f[i] + 0 }
 function peak(line,  f, i) { split(line, f, "\t"); for (i in f) if (f[i] ~ / peak-MiB$/) return f[i] + 0 }
-/^BenchmarkAgeCLIEncrypt/ { enc = mbs($0) }
-/^BenchmarkAgeCLIDecrypt/ { dec = mbs($0) }
-/^BenchmarkDocument1GiB\/Add/ { n++; add[n] = mbs($0) / enc; rss[n] = peak($0) }
-/^BenchmarkDocument1GiB\/Export/ { exp_[n] = mbs($0) / dec }
+function cpu(line,  f, i) { split(line, f, "\t"); for (i in f) if (f[i] ~ / cpu-s\/op$/) return f[i] + 0 }
+/^BenchmarkAgeCLIEncrypt/ { enc = mbs($0); encc = cpu($0) }
+/^BenchmarkAgeCLIDecrypt/ { dec = mbs($0); decc = cpu($0) }
+/^BenchmarkDocument1GiB\/Add/ { n++; add[n] = mbs($0) / enc; rss[n] = peak($0); addc[n] = cpu($0) / encc }
+/^BenchmarkDocument1GiB\/Export/ { exp_[n] = mbs($0) / dec; expc[n] = cpu($0) / decc }
 function sort(a, k,  i, j, t) { for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t } }
 function median(a, k) { return k % 2 ? a[(k+1)/2] : (a[k/2] + a[k/2+1]) / 2 }
 END {
 	if (n == 0) { print "no Valv results"; exit 1 }
-	for (i = 1; i <= n; i++) printf "# round %d: add %.2fx age -e (peak RSS %.1f MiB), export %.2fx age -d\n", i, add[i], rss[i], exp_[i]
+	for (i = 1; i <= n; i++) printf "# round %d: add %.2fx age -e (peak RSS %.1f MiB, %.1fx its CPU time), export %.2fx age -d (%.1fx its CPU time)\n", i, add[i], rss[i], addc[i], exp_[i], expc[i]
 	sort(add, n); sort(exp_, n); sort(rss, n)
 	printf "# add    / age -e: min %.2fx median %.2fx (target >= 1.0x)\n", add[1], median(add, n)
 	printf "# export / age -d: min %.2fx median %.2fx (target >= 1.3x)\n", exp_[1], median(exp_, n)
