@@ -25,10 +25,12 @@ import (
 //
 // The content is one age stream to the compartment's X25519 recipient
 // (so `age -d` with the compartment identity opens it, see
-// crypto/compartmentkey/SPEC.md), cut into values of at most 1 MiB under
-// the keys document id ‖ u64(chunk index). A document is added in
-// transactions of about 32 MiB of chunks, so that memory stays bounded
-// whatever its size; it becomes visible only in the last transaction,
+// crypto/compartmentkey/SPEC.md), cut into values of at most 1 MiB (256
+// KiB as written, all of one length but the last) under the keys document
+// id ‖ u64(chunk index). A document is added in transactions of about 16
+// MiB of chunks, so that memory stays bounded whatever its size (the
+// encryption, the hashing and the commits run at the same time, see
+// document_write.go); it becomes visible only in the last transaction,
 // which writes its record (the sealed metadata) and its audit entry.
 // Chunks without a record are what a crash or a cancellation leaves
 // behind: they are never read, and the sweep that runs whenever a
@@ -244,15 +246,17 @@ func checkDocumentName(name, mediaType string) error {
 
 // AddDocument attaches a document to a customer: the content is read
 // from r to the end and stored as an age stream to the customer's
-// compartment, in chunks of at most 1 MiB committed in transactions of
-// about 32 MiB. name (the original file name) and mediaType are sealed
+// compartment, in chunks of 256 KiB committed in transactions of about
+// 16 MiB. name (the original file name) and mediaType are sealed
 // with the size, the SHA-256 of the content and the time. The document
 // becomes visible, with its doc-add audit entry (the customer's code,
 // never the file name), only in the last transaction; a crash or an error
 // before leaves chunks that the next opening of the compartment file
 // deletes.
 //
-// progress, if not nil, is called with the bytes of content read so far.
+// progress, if not nil, is called with the bytes of content read so far,
+// on the caller's goroutine (the reading runs a little ahead of the
+// commits).
 // Cancelling ctx stops the addition (the chunks written are deleted).
 // opts.Passphrase, if set, protects the document (see DocumentOptions).
 //
@@ -851,7 +855,9 @@ func openDocumentStream(src io.Reader, identity age.Identity, protected bool, pa
 	return inner, nil
 }
 
-// A chunkReader reads a document's chunks in key order. It holds a read
+// A chunkReader reads a document's chunks in key order, as one stream
+// (rotation re-encrypts documents through it; ExportDocument reads
+// through a chunkSource, document_read.go). It holds a read
 // transaction for at most docReadBatch chunks (so that a long export
 // neither pins old pages nor blocks a writer that must grow the map), and
 // advises the kernel to read the next docReadAhead chunks.

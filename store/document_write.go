@@ -127,11 +127,10 @@ func (w *chunkWriter) wait() error {
 // through bbolt's map.
 type mapRange struct{ off, n int64 }
 
-// leafNeighbours returns where the values next to key (up to
-// minLeafKeys*2 on either side, as many as a leaf of 1 MiB values holds)
-// lie in the file: the values that a Put of key makes bbolt rewrite.
-// Values that are not in the map (small ones, or not yet committed) are
-// left out.
+// leafNeighbours returns where the values next to key (up to leafSpan on
+// either side, as many as a leaf of chunks holds) lie in the file: the
+// values that a Put of key makes bbolt rewrite. Values that are not in
+// the map (small ones, or not yet committed) are left out.
 func leafNeighbours(tx *bolt.Tx, b *bolt.Bucket, key []byte) []mapRange {
 	m := txMap{tx}
 	var out []mapRange
