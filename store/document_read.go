@@ -28,9 +28,26 @@ import (
 // one io.ReaderAt, each read in a short read transaction of its own.
 
 const (
-	docSegment  = 1 << 20 // bytes of content decrypted by a worker at a time
-	docSegments = 6       // segments in memory: decrypting, decrypted, writing
+	docSegment  = 1 << 20   // bytes of content decrypted by a worker at a time
+	docSegments = 6         // segments in memory: decrypting, decrypted, writing
+	docWrite    = 256 << 10 // bytes per write to the destination
 )
+
+// writePieces writes p to w in writes of docWrite bytes. On Linux a
+// buffered write of 1 MiB to a file costs about three times the CPU time
+// of four writes of 256 KiB (measured here: the copy into the page cache
+// runs from the cache rather than from memory), and a small write costs
+// a system call per few bytes.
+func writePieces(w io.Writer, p []byte) error {
+	for len(p) > 0 {
+		n := min(len(p), docWrite)
+		if _, err := w.Write(p[:n]); err != nil {
+			return err
+		}
+		p = p[n:]
+	}
+	return nil
+}
 
 // docWorkers is the number of goroutines that decrypt.
 var docWorkers = min(runtime.GOMAXPROCS(0), 4)
@@ -307,7 +324,7 @@ func copyDocument(ctx context.Context, w io.Writer, ra io.ReaderAt, size int64, 
 			break
 		}
 		toHash <- s.buf
-		_, werr := w.Write(s.buf)
+		werr := writePieces(w, s.buf)
 		<-hashed
 		if werr != nil {
 			err = werr
