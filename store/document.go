@@ -780,7 +780,7 @@ func (s *Session) findDocument(id DocumentID) (*openComp, *bolt.DB, *docMeta, er
 // ahead of the writes to w, and the kernel is advised to read the chunks
 // ahead (bbolt maps the file with MADV_RANDOM, which turns off
 // readahead); see document_read.go. w gets the content in order, in
-// writes of up to 1 MiB, from the caller's goroutine, as does progress.
+// writes of up to 256 KiB, from the caller's goroutine, as does progress.
 // Cancelling ctx stops the export.
 func (s *Session) ExportDocument(ctx context.Context, id DocumentID, w io.Writer, progress func(done int64), opts DocumentOptions) (DocumentInfo, error) {
 	s.mu.Lock()
