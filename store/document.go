@@ -10,6 +10,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -24,10 +25,12 @@ import (
 //
 // The content is one age stream to the compartment's X25519 recipient
 // (so `age -d` with the compartment identity opens it, see
-// crypto/compartmentkey/SPEC.md), cut into values of at most 1 MiB under
-// the keys document id ‖ u64(chunk index). A document is added in
-// transactions of about 32 MiB of chunks, so that memory stays bounded
-// whatever its size; it becomes visible only in the last transaction,
+// crypto/compartmentkey/SPEC.md), cut into values of at most 1 MiB (256
+// KiB as written, all of one length but the last) under the keys document
+// id ‖ u64(chunk index). A document is added in transactions of about 16
+// MiB of chunks, so that memory stays bounded whatever its size (the
+// encryption, the hashing and the commits run at the same time, see
+// document_write.go); it becomes visible only in the last transaction,
 // which writes its record (the sealed metadata) and its audit entry.
 // Chunks without a record are what a crash or a cancellation leaves
 // behind: they are never read, and the sweep that runs whenever a
@@ -62,20 +65,31 @@ const (
 // Sizes. docChunkMax is part of the format (a longer chunk is refused);
 // the others are tuning, and tests shrink them through the knobs below.
 const (
-	docChunkMax   = 1 << 20  // bytes of ciphertext per chunk, at most
-	docTxBytes    = 32 << 20 // bytes of chunks per write transaction
-	docReadBatch  = 32       // chunks read per read transaction
-	docReadAhead  = 8        // chunks advised to the kernel ahead of the reader
-	docMetaBlock  = 64       // metadata is padded to a multiple of this
-	docScryptLogN = 18       // work factor of a protected document's passphrase
+	docChunkMax   = 1 << 20   // bytes of ciphertext per chunk, at most
+	docChunkBytes = 256 << 10 // bytes of ciphertext per chunk written (see below)
+	docTxBytes    = 16 << 20  // bytes of chunks per write transaction
+	docGrowBytes  = 64 << 20  // bbolt's AllocSize once a document was added
+	docReadBatch  = 32        // chunks read per read transaction
+	docReadAhead  = 16        // chunks advised to the kernel ahead of the reader
+	docReadBlock  = 256 << 10 // bytes of content read (and hashed) at a time
+	docReadBlocks = 4         // blocks between the reader and the encryptor
+	docMetaBlock  = 64        // metadata is padded to a multiple of this
+	docScryptLogN = 18        // work factor of a protected document's passphrase
 	docMetaFormat = 1
 	docKeySize    = len(ID{}) + 8
 )
 
+// Chunks are written at 256 KiB, not the 1 MiB the format allows:
+// bbolt appends each batch to the leaf that holds the last 3 or 4 chunks
+// of the one before, and so rewrites that leaf (copies it to new pages)
+// in every commit. With 1 MiB chunks that is 3–4 MiB more to write and
+// to hold per 16 MiB batch (a quarter more disk writes); with 256 KiB it
+// is about 1 MiB.
+
 // Test knobs (unexported): tests use small chunks and transactions to
 // exercise many commits quickly, and a low scrypt work factor.
 var (
-	docChunk  = docChunkMax
+	docChunk  = docChunkBytes
 	docTx     = docTxBytes
 	docScrypt = docScryptLogN
 )
@@ -232,15 +246,17 @@ func checkDocumentName(name, mediaType string) error {
 
 // AddDocument attaches a document to a customer: the content is read
 // from r to the end and stored as an age stream to the customer's
-// compartment, in chunks of at most 1 MiB committed in transactions of
-// about 32 MiB. name (the original file name) and mediaType are sealed
+// compartment, in chunks of 256 KiB committed in transactions of about
+// 16 MiB. name (the original file name) and mediaType are sealed
 // with the size, the SHA-256 of the content and the time. The document
 // becomes visible, with its doc-add audit entry (the customer's code,
 // never the file name), only in the last transaction; a crash or an error
 // before leaves chunks that the next opening of the compartment file
 // deletes.
 //
-// progress, if not nil, is called with the bytes of content read so far.
+// progress, if not nil, is called with the bytes of content read so far,
+// on the caller's goroutine (the reading runs a little ahead of the
+// commits).
 // Cancelling ctx stops the addition (the chunks written are deleted).
 // opts.Passphrase, if set, protects the document (see DocumentOptions).
 //
@@ -282,6 +298,9 @@ func (s *Session) addDocument(ctx context.Context, code customer.Code, name, med
 
 	id := newID()
 	w := &chunkWriter{ctx: ctx, db: db, id: id}
+	w.useSlab()
+	defer w.release()
+	w.start()
 	size, sum, err := encryptDocument(ctx, w, recipient, r, progress, opts.Passphrase)
 	if err == nil {
 		err = w.close()
@@ -340,7 +359,10 @@ func (s *Session) addDocument(ctx context.Context, code customer.Code, name, med
 }
 
 // encryptDocument streams r through SHA-256 and age (an inner scrypt
-// layer first if passphrase is set) into w.
+// layer first if passphrase is set) into w. The caller's goroutine reads
+// and hashes; the age streams run on a goroutine of their own, over the
+// same blocks (see document_write.go). progress is called on the
+// caller's goroutine.
 func encryptDocument(ctx context.Context, w io.Writer, to age.Recipient, r io.Reader, progress func(int64), passphrase string) (size int64, sum [sha256.Size]byte, err error) {
 	outer, err := age.Encrypt(w, to)
 	if err != nil {
@@ -358,37 +380,79 @@ func encryptDocument(ctx context.Context, w io.Writer, to age.Recipient, r io.Re
 		}
 		dst = inner
 	}
-	h := sha256.New()
-	buf := make([]byte, 256<<10)
-	defer clear(buf)
-	for {
-		if err := ctx.Err(); err != nil {
-			return 0, sum, err
+
+	// Blocks go to the encryptor through todo and come back through free
+	// once encrypted; the caller hashes a block while it is encrypted
+	// (both only read it) and reads into it again only once it is back.
+	blocks := make([][]byte, docReadBlocks)
+	free := make(chan []byte, len(blocks))
+	for i := range blocks {
+		blocks[i] = make([]byte, docReadBlock)
+		free <- blocks[i]
+	}
+	defer func() {
+		for _, b := range blocks {
+			clear(b)
 		}
-		n, rerr := io.ReadFull(r, buf)
-		if n > 0 {
-			h.Write(buf[:n])
-			if _, err := dst.Write(buf[:n]); err != nil {
-				return 0, sum, err
+	}()
+	todo := make(chan []byte, len(blocks))
+	var stop atomic.Bool // set by either side on an error: skip the rest
+	encDone := make(chan error, 1)
+	go func() {
+		var err error
+		for b := range todo {
+			if err == nil && !stop.Load() {
+				if _, err = dst.Write(b); err != nil {
+					stop.Store(true)
+				}
 			}
+			free <- b
+		}
+		if err == nil && !stop.Load() && inner != nil {
+			err = inner.Close()
+		}
+		if err == nil && !stop.Load() {
+			err = outer.Close()
+		}
+		encDone <- err
+	}()
+
+	h := sha256.New()
+	for !stop.Load() {
+		if err = ctx.Err(); err != nil {
+			break
+		}
+		b := <-free
+		n, rerr := io.ReadFull(r, b[:cap(b)])
+		if n > 0 {
+			todo <- b[:n]
+			h.Write(b[:n])
 			size += int64(n)
 			if progress != nil {
 				progress(size)
 			}
+		} else {
+			free <- b
 		}
 		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
 			break
 		}
 		if rerr != nil {
-			return 0, sum, fmt.Errorf("store: reading the document: %w", rerr)
+			err = fmt.Errorf("store: reading the document: %w", rerr)
+			break
 		}
 	}
-	if inner != nil {
-		if err := inner.Close(); err != nil {
-			return 0, sum, err
-		}
+	if err != nil {
+		stop.Store(true)
 	}
-	if err := outer.Close(); err != nil {
+	close(todo)
+	if eerr := <-encDone; err == nil {
+		err = eerr
+	}
+	for range blocks {
+		<-free // every block is back: nothing reads them any more
+	}
+	if err != nil {
 		return 0, sum, err
 	}
 	h.Sum(sum[:0])
@@ -399,6 +463,11 @@ func encryptDocument(ctx context.Context, w io.Writer, to age.Recipient, r io.Re
 // in transactions of docTx bytes. Chunk buffers are reused from one
 // transaction to the next (bbolt holds on to a value only until the
 // commit).
+//
+// By default Write commits a full batch itself. After start, full
+// batches go to a goroutine that commits each while Write fills the next
+// (see document_write.go): the encryption and the disk then work at the
+// same time, and at most two batches are in memory.
 type chunkWriter struct {
 	ctx        context.Context
 	db         *bolt.DB
@@ -407,10 +476,22 @@ type chunkWriter struct {
 	ready      [][]byte // full, not yet committed
 	readyBytes int
 	spare      [][]byte
-	committed  uint64 // chunks committed
+	queued     uint64 // chunks committed or handed to the committer
 	total      int64  // bytes written
 	err        error  // of a failed commit
 	bucket     []byte // of the chunks; nil: doc-chunks (sealed intake uses its own)
+
+	async *chunkCommitter // set by start
+	slab  []byte          // set by useSlab
+}
+
+// chunkBucket is the bucket the chunks go to: doc-chunks unless the
+// writer was given another (sealed intake uses its own).
+func (w *chunkWriter) chunkBucket() []byte {
+	if w.bucket == nil {
+		return bDocChunks
+	}
+	return w.bucket
 }
 
 func (w *chunkWriter) Write(p []byte) (int, error) {
@@ -428,7 +509,7 @@ func (w *chunkWriter) Write(p []byte) (int, error) {
 			w.readyBytes += len(w.chunk)
 			w.chunk = nil
 			if w.readyBytes >= docTx {
-				if err := w.commit(nil); err != nil {
+				if err := w.flush(); err != nil {
 					return n - len(p), err
 				}
 			}
@@ -438,6 +519,9 @@ func (w *chunkWriter) Write(p []byte) (int, error) {
 }
 
 func (w *chunkWriter) buffer() []byte {
+	if len(w.spare) == 0 && w.async != nil {
+		w.spare = w.async.recycled(w.spare)
+	}
 	if k := len(w.spare); k > 0 {
 		b := w.spare[k-1]
 		w.spare = w.spare[:k-1]
@@ -446,58 +530,102 @@ func (w *chunkWriter) buffer() []byte {
 	return make([]byte, 0, docChunk)
 }
 
-// close queues the last, partial chunk; the final commit writes it.
+// close queues the last, partial chunk and, after start, waits until
+// every batch handed on is committed. The final commit writes what is
+// left.
 func (w *chunkWriter) close() error {
 	if len(w.chunk) > 0 {
 		w.ready = append(w.ready, w.chunk)
 		w.readyBytes += len(w.chunk)
 		w.chunk = nil
 	}
+	return w.wait()
+}
+
+// flush commits the ready chunks, or hands them to the committer.
+func (w *chunkWriter) flush() error {
+	if w.async == nil {
+		return w.commit(nil)
+	}
+	if err := w.async.send(w.ctx, w.queued, w.ready); err != nil {
+		w.err = err
+		return err
+	}
+	w.queued += uint64(len(w.ready))
+	w.ready = make([][]byte, 0, cap(w.ready))
+	w.readyBytes = 0
 	return nil
 }
 
 // commit writes the ready chunks in one transaction, and then runs last
 // (with the total number of chunks) in the same transaction, if not nil.
+// After start, it may only be called after close.
 func (w *chunkWriter) commit(last func(tx *bolt.Tx, chunks uint64) error) error {
-	if err := w.ctx.Err(); err != nil {
-		return err
-	}
-	bucket := w.bucket
-	if bucket == nil {
-		bucket = bDocChunks
-	}
-	err := w.db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bucket)
-		if err != nil {
-			return err
-		}
-		b.FillPercent = 1 // appended in key order
-		for i, c := range w.ready {
-			if err := b.Put(chunkKey(w.id, w.committed+uint64(i)), c); err != nil {
-				return err
-			}
-		}
-		if last != nil {
-			return last(tx, w.committed+uint64(len(w.ready)))
-		}
-		return nil
-	})
-	if err != nil {
+	if err := putChunks(w.ctx, w.db, w.chunkBucket(), w.id, w.queued, w.ready, last); err != nil {
 		w.err = err
 		return err
 	}
-	w.committed += uint64(len(w.ready))
+	w.queued += uint64(len(w.ready))
 	w.spare = append(w.spare, w.ready...)
 	w.ready = w.ready[:0]
 	w.readyBytes = 0
 	return nil
 }
 
+// putChunks writes chunks under the keys id ‖ first, first+1, … in one
+// transaction, and then runs last (with the number of chunks up to the
+// end of these) in the same transaction, if not nil.
+//
+// bbolt appends the first new key to the leaf of the key before it and
+// so rewrites that leaf (its 2–4 chunks are copied from the map into new
+// pages); the pages it read are then dropped from this process's map
+// (dropRewritten), so that a long addition's resident memory does not
+// grow by them.
+//
+// A commit that needs the file to grow makes bbolt extend it (truncate)
+// and fsync it, which its maintainers keep because ext3/ext4's fdatasync
+// may not wait for the new file size; it grows by AllocSize more than it
+// needs, 16 MiB by default, which would be one more fsync for every
+// batch. The writer sets it to docGrowBytes (a sparse extension: no
+// blocks are allocated until written). NoGrowSync, which would drop that
+// fsync, is not used.
+func putChunks(ctx context.Context, db *bolt.DB, bucket []byte, id DocumentID, first uint64, chunks [][]byte, last func(tx *bolt.Tx, chunks uint64) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var rewritten []mapRange
+	err := db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucket)
+		if err != nil {
+			return err
+		}
+		b.FillPercent = 1 // appended in key order
+		if db.AllocSize < docGrowBytes {
+			db.AllocSize = docGrowBytes // set under the writer's lock, which bbolt reads it under
+		}
+		rewritten = leafNeighbours(tx, b, chunkKey(id, first))
+		for i, c := range chunks {
+			if err := b.Put(chunkKey(id, first+uint64(i)), c); err != nil {
+				return err
+			}
+		}
+		if last != nil {
+			return last(tx, first+uint64(len(chunks)))
+		}
+		return nil
+	})
+	if err == nil {
+		dropRewritten(db, rewritten)
+	}
+	return err
+}
+
 // abort deletes the chunks committed so far (best effort: the sweep at
 // the next opening deletes what is left).
 func (w *chunkWriter) abort() {
+	w.wait()
 	w.spare, w.ready, w.chunk = nil, nil, nil
-	if w.committed == 0 {
+	if w.queued == 0 {
 		return
 	}
 	_ = w.db.Update(func(tx *bolt.Tx) error {
@@ -670,9 +798,11 @@ func (s *Session) findDocument(id DocumentID) (*openComp, *bolt.DB, *docMeta, er
 // written (ErrWrongPassphrase, ErrPassphraseNeeded).
 //
 // The export is logged (doc-export, with the customer's code) before the
-// content is written. Chunks are read in key order, a few read
-// transactions at a time, and the kernel is advised to read ahead
-// (bbolt maps the file with MADV_RANDOM, which turns off readahead).
+// content is written. The content is decrypted on several goroutines
+// ahead of the writes to w, and the kernel is advised to read the chunks
+// ahead (bbolt maps the file with MADV_RANDOM, which turns off
+// readahead); see document_read.go. w gets the content in order, in
+// writes of up to 256 KiB, from the caller's goroutine, as does progress.
 // Cancelling ctx stops the export.
 func (s *Session) ExportDocument(ctx context.Context, id DocumentID, w io.Writer, progress func(done int64), opts DocumentOptions) (DocumentInfo, error) {
 	s.mu.Lock()
@@ -685,10 +815,17 @@ func (s *Session) ExportDocument(ctx context.Context, id DocumentID, w io.Writer
 		s.mu.Unlock()
 		return DocumentInfo{}, err
 	}
-	rd := &chunkReader{db: db, id: id, want: m.chunks}
-	defer rd.release()
-	plain, err := openDocumentStream(rd, c.key.Identity(), m.Protected, opts.Passphrase)
-	rd.release() // no read transaction across the audit commit
+	var plain io.ReaderAt
+	var size int64
+	src, err := openChunkSource(db, id, m)
+	if err == nil {
+		defer src.release()
+		src.adviseAhead()
+		plain, size, err = openDocumentAt(src, c.key.Identity(), m.Protected, opts.Passphrase)
+	}
+	if err == nil && size != m.Size {
+		err = fmt.Errorf("%w: document %s has %d bytes, its metadata says %d", ErrDocumentDamaged, id, size, m.Size)
+	}
 	if err == nil {
 		err = db.Update(func(tx *bolt.Tx) error {
 			return appendEntries(tx, c.kr, Entry{Time: s.v.now(), Holder: s.actor, Action: ActionDocExport, Object: string(m.Customer), Count: m.Size})
@@ -702,42 +839,10 @@ func (s *Session) ExportDocument(ctx context.Context, id DocumentID, w io.Writer
 		return DocumentInfo{}, err
 	}
 
-	h := sha256.New()
-	buf := make([]byte, 256<<10)
-	defer clear(buf)
-	var done int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return DocumentInfo{}, err
-		}
-		n, rerr := plain.Read(buf)
-		if n > 0 {
-			h.Write(buf[:n])
-			if _, err := w.Write(buf[:n]); err != nil {
-				return DocumentInfo{}, err
-			}
-			done += int64(n)
-			if progress != nil {
-				progress(done)
-			}
-		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			if rd.err != nil {
-				return DocumentInfo{}, rd.err
-			}
-			return DocumentInfo{}, fmt.Errorf("%w: document %s does not decrypt: %v", ErrDocumentDamaged, id, rerr)
-		}
-	}
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
+	_, sum, err := copyDocument(ctx, w, plain, size, progress)
 	switch {
-	case rd.read != m.length:
-		return DocumentInfo{}, fmt.Errorf("%w: document %s has %d bytes of ciphertext, its metadata says %d", ErrDocumentDamaged, id, rd.read, m.length)
-	case done != m.Size:
-		return DocumentInfo{}, fmt.Errorf("%w: document %s has %d bytes, its metadata says %d", ErrDocumentDamaged, id, done, m.Size)
+	case err != nil:
+		return DocumentInfo{}, err
 	case sum != m.SHA256:
 		return DocumentInfo{}, fmt.Errorf("%w: the SHA-256 of document %s differs from its metadata", ErrDocumentDamaged, id)
 	}
@@ -772,7 +877,9 @@ func openDocumentStream(src io.Reader, identity age.Identity, protected bool, pa
 	return inner, nil
 }
 
-// A chunkReader reads a document's chunks in key order. It holds a read
+// A chunkReader reads a document's chunks in key order, as one stream
+// (rotation re-encrypts documents through it; ExportDocument reads
+// through a chunkSource, document_read.go). It holds a read
 // transaction for at most docReadBatch chunks (so that a long export
 // neither pins old pages nor blocks a writer that must grow the map), and
 // advises the kernel to read the next docReadAhead chunks.

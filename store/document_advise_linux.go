@@ -16,11 +16,38 @@ var pageSize = os.Getpagesize()
 // advised (a small value, which may also be a copy on the heap, is left
 // alone). Errors are ignored: this is only a hint.
 func adviseWillNeed(v []byte) {
-	if len(v) < 2*pageSize {
+	if len(v) >= 2*pageSize {
+		madvise(uintptr(unsafe.Pointer(unsafe.SliceData(v))), int64(len(v)), unix.MADV_WILLNEED)
+	}
+}
+
+// dropPages drops the pages that hold the file range [off, off+n) from
+// this process's page tables, once a reader is done with them: they stay
+// in the page cache (bbolt maps the file shared and read-only, so a later
+// access faults them in again with the file's content, which no writer
+// changes under a reader), but no longer count in the process's resident
+// memory. A page shared with a neighbouring value is dropped too (whoever
+// still reads it faults it in again, and drops it when done). m is an
+// open transaction's map; a range outside it is left alone, as is one of
+// fewer than two pages. Errors are ignored.
+func dropPages(m txMap, off, n int64) {
+	base, size := m.mapped()
+	ps := int64(pageSize)
+	start, end := off&^(ps-1), (off+n+ps-1)&^(ps-1)
+	if base == 0 || off < 0 || n < 2*ps || end > size {
 		return
 	}
-	p := unsafe.Pointer(unsafe.SliceData(v))
-	skip := (pageSize - int(uintptr(p)%uintptr(pageSize))) % pageSize
-	n := (len(v) - skip) &^ (pageSize - 1)
-	_ = unix.Madvise(unsafe.Slice((*byte)(unsafe.Add(p, skip)), n), unix.MADV_WILLNEED)
+	_, _, _ = unix.Syscall(unix.SYS_MADVISE, base+uintptr(start), uintptr(end-start), unix.MADV_DONTNEED)
+}
+
+// madvise advises the whole pages inside [addr, addr+n). addr is in
+// bbolt's map, not in Go's heap, and is passed to the kernel as a number.
+func madvise(addr uintptr, n int64, advice int) {
+	ps := uintptr(pageSize)
+	start := (addr + ps - 1) &^ (ps - 1)
+	end := (addr + uintptr(n)) &^ (ps - 1)
+	if end <= start {
+		return
+	}
+	_, _, _ = unix.Syscall(unix.SYS_MADVISE, start, end-start, uintptr(advice))
 }

@@ -57,7 +57,7 @@ var (
 	bIndex       = []byte("index")      // record id → sealed code (bSearch: search.go)
 	bCodes       = []byte("codes")      // lookup tag of the code → record id
 	bDocuments   = []byte("documents")  // compartment: document id → customer record id ‖ sealed metadata
-	bDocChunks   = []byte("doc-chunks") // compartment: document id ‖ uint64be(index) → ≤ 1 MiB of the document's age stream
+	bDocChunks   = []byte("doc-chunks") // compartment: document id ‖ uint64be(index) → ≤ 1 MiB of the document's age stream (all but the last of one length)
 	bStaff       = []byte("staff")      // directory: staff id → sealed staff record (made on first use)
 	bStaffNDA    = []byte("staff-nda")  // directory: staff id ‖ uint32be(chunk) → sealed chunk of the signed NDA
 )

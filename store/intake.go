@@ -327,7 +327,7 @@ func (v *Vault) importIntake(ctx context.Context, cid CompartmentID, db *bolt.DB
 // effort: the sweep at the next opening deletes what is left).
 func abortIntake(w *chunkWriter) {
 	w.spare, w.ready, w.chunk = nil, nil, nil
-	if w.committed == 0 {
+	if w.queued == 0 {
 		return
 	}
 	_ = w.db.Update(func(tx *bolt.Tx) error {
