@@ -2,41 +2,29 @@ package ui
 
 import (
 	"os"
-	"path/filepath"
-	"slices"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/lang"
+
+	"github.com/valv-vault/valv/ui/settings"
 )
 
-// Settings are the window's preferences. They hold no personal data: a
-// few numbers and a language code, in a small JSON file in the user's
-// config folder (settings.json in ~/.config/valv on Linux).
-type Settings struct {
-	IdleMinutes      int    `json:"idle_minutes,omitempty"`      // lock after this long without activity
-	ClipboardSeconds int    `json:"clipboard_seconds,omitempty"` // clear a copied code after this long
-	Language         string `json:"language,omitempty"`          // "en", "sv", or "" for the system's
-}
+// Settings are the window's preferences (package ui/settings).
+type Settings = settings.Settings
 
 // The choices the settings screen offers.
 var (
-	idleChoices      = []int{1, 2, 5, 10, 15, 30}
-	clipboardChoices = []int{10, 20, 30, 45, 60, 120}
-	languageChoices  = []string{"", "en", "sv"}
+	idleChoices      = settings.IdleChoices
+	clipboardChoices = settings.ClipboardChoices
+	languageChoices  = settings.LanguageChoices
 )
 
-const defaultClipboardSeconds = 30
+const defaultClipboardSeconds = settings.DefaultClipboardSeconds
 
 // defaultSettingsFile is where settings are kept unless Options says;
 // tests replace it ("" keeps them in memory only).
-var defaultSettingsFile = func() string {
-	dir, err := os.UserConfigDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(dir, "valv", "settings.json")
-}
+var defaultSettingsFile = settings.DefaultFile
 
 // settingsStore holds the settings and the file they are saved to.
 type settingsStore struct {
@@ -54,28 +42,14 @@ func loadSettings(path string) *settingsStore {
 	s := &settingsStore{path: path}
 	if path != "" {
 		if data, err := os.ReadFile(path); err == nil {
-			s.Settings = parseSettings(data)
+			s.Settings = settings.Parse(data)
 		}
 	}
-	s.Settings = s.Settings.normal()
+	s.Settings = s.Settings.Normal()
 	if s.Language != "" {
 		applyLanguage(s.Language)
 	}
 	return s
-}
-
-// normal replaces values out of range by the defaults.
-func (v Settings) normal() Settings {
-	if !slices.Contains(idleChoices, v.IdleMinutes) {
-		v.IdleMinutes = int(DefaultIdleTimeout.Minutes())
-	}
-	if !slices.Contains(clipboardChoices, v.ClipboardSeconds) {
-		v.ClipboardSeconds = defaultClipboardSeconds
-	}
-	if !slices.Contains(languageChoices, v.Language) {
-		v.Language = ""
-	}
-	return v
 }
 
 func (s *settingsStore) idle() time.Duration { return time.Duration(s.IdleMinutes) * time.Minute }
@@ -83,13 +57,13 @@ func (s *settingsStore) clipboard() time.Duration {
 	return time.Duration(s.ClipboardSeconds) * time.Second
 }
 
-// save applies v and writes it to the settings file (writeSettings).
+// save applies v and writes it to the settings file (settings.Write).
 func (s *settingsStore) save(v Settings) error {
-	s.Settings = v.normal()
+	s.Settings = v.Normal()
 	if s.path == "" {
 		return nil
 	}
-	return writeSettings(s.path, s.Settings)
+	return settings.Write(s.path, s.Settings)
 }
 
 // systemLanguage is the LANGUAGE of the environment Valv started in.

@@ -37,6 +37,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/valv-vault/valv/store/service"
+	"github.com/valv-vault/valv/ui/settings"
 )
 
 // Types of the engine that the screens show.
@@ -85,7 +86,7 @@ var background = func(f func()) { go f() }
 
 // DefaultIdleTimeout is how long the window stays unlocked without
 // keyboard or pointer activity.
-const DefaultIdleTimeout = 5 * time.Minute
+const DefaultIdleTimeout = settings.DefaultIdleMinutes * time.Minute
 
 // Options configure a Window.
 type Options struct {

@@ -1,4 +1,4 @@
-package ui
+package settings
 
 import (
 	"bufio"
@@ -21,15 +21,15 @@ func FuzzParseSettings(f *testing.F) {
 	f.Add([]byte(`null`))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		v := parseSettings(data)
-		if v != v.normal() {
+		v := Parse(data)
+		if v != v.Normal() {
 			t.Fatalf("%+v is out of range", v)
 		}
 		p, err := json.Marshal(v)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if again := parseSettings(p); again != v {
+		if again := Parse(p); again != v {
 			t.Fatalf("round trip: %+v, then %+v", v, again)
 		}
 	})
@@ -45,8 +45,8 @@ func TestSettingsCrashChild(t *testing.T) {
 		t.Skip("the child of TestSettingsCrash")
 	}
 	for i := 0; ; i++ {
-		v := Settings{IdleMinutes: idleChoices[i%len(idleChoices)], ClipboardSeconds: clipboardChoices[i%len(clipboardChoices)], Language: languageChoices[i%3]}
-		if err := writeSettings(path, v); err != nil {
+		v := Settings{IdleMinutes: IdleChoices[i%len(IdleChoices)], ClipboardSeconds: ClipboardChoices[i%len(ClipboardChoices)], Language: LanguageChoices[i%3]}
+		if err := Write(path, v); err != nil {
 			t.Fatal(err)
 		}
 		if i == 0 {
@@ -84,11 +84,11 @@ func TestSettingsCrash(t *testing.T) {
 			t.Fatalf("kill %d: %v", k, err)
 		}
 		var v Settings
-		if err := json.Unmarshal(data, &v); err != nil || v != v.normal() || v.IdleMinutes == 0 {
+		if err := json.Unmarshal(data, &v); err != nil || v != v.Normal() || v.IdleMinutes == 0 {
 			t.Fatalf("kill %d: the settings file is damaged: %q (%v)", k, data, err)
 		}
 	}
-	if err := writeSettings(path, Settings{}.normal()); err != nil {
+	if err := Write(path, Settings{}.Normal()); err != nil {
 		t.Fatal(err)
 	}
 	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".settings-*")); len(left) != 0 {
