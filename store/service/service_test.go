@@ -234,6 +234,8 @@ func TestDemoService(t *testing.T) {
 
 	t.Run("documents", func(t *testing.T) { testDocuments(t, s, "11223344") })
 
+	t.Run("operations", func(t *testing.T) { testOperations(t, s, "11223344") })
+
 	t.Run("card removed", func(t *testing.T) {
 		if err := s.Unlock(card.DemoSerial, "11223344"); err != nil {
 			t.Fatal(err)
