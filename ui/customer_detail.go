@@ -59,7 +59,7 @@ func newCustomerDetail(w *Window, code Code) *customerDetail {
 	d.history = container.NewVBox()
 	d.docs = container.NewVBox()
 
-	bar := container.NewBorder(nil, nil, container.NewHBox(back, d.title), container.NewHBox(d.revealB, d.editB, lock), nil)
+	bar := container.NewBorder(nil, nil, container.NewHBox(back, d.title), container.NewHBox(d.revealB, d.editB, eraseButton(d), lock), nil)
 	top := container.NewVBox(bar, d.notice, d.errLabel, d.progress)
 	openDocs := widget.NewButtonWithIcon(T("docs.show"), theme.FolderOpenIcon(), func() {
 		w.activity()

@@ -32,6 +32,7 @@ type fakeService struct {
 	nextCode  int
 	calls     map[string]int // audited calls: view, reveal, history, name, list, search
 	fd        *fakeDocs      // fake_documents_test.go
+	ops       *fakeOps       // fake_operations_test.go
 }
 
 func newFakeService() *fakeService {

@@ -68,7 +68,8 @@ type Service interface {
 	AddCustomer(compartment string, c Customer) (Code, error)
 	EditCustomer(code Code, c Customer) (Record, error)
 
-	DocumentService // documents_panel.go
+	DocumentService   // documents_panel.go
+	OperationsService // operations.go: backups, intake, retention
 }
 
 // background runs slow engine calls off the UI goroutine; their results
@@ -98,6 +99,7 @@ type Window struct {
 	customers *customersScreen // nil while locked
 	detail    *customerDetail  // nil unless a customer is open
 	docs      *documentsPanel  // nil unless a customer's documents are open
+	ops       opsScreen        // nil unless an operations screen is open (operations.go)
 	unlocked  bool
 	stopWatch chan struct{} // closed to stop watching for card removal
 }
@@ -178,6 +180,7 @@ func (w *Window) unlockedNow() {
 }
 
 func (w *Window) showCustomers() {
+	w.closeOps()
 	w.closeDocuments()
 	if w.detail != nil {
 		w.detail.close()
@@ -210,6 +213,7 @@ func (w *Window) lock(message string) {
 		close(w.stopWatch)
 		w.stopWatch = nil
 	}
+	w.closeOps()
 	w.closeDocuments()
 	if w.detail != nil {
 		w.detail.close()
