@@ -99,7 +99,7 @@ func newBackupScreen(w *Window) *backupScreen {
 	small := func(e *widget.Entry) fyne.CanvasObject {
 		return container.NewGridWrap(fyne.NewSize(60, e.MinSize().Height), e)
 	}
-	policy := container.NewHBox(widget.NewLabel(T("rotate.keep")), small(s.keep), widget.NewLabel(T("rotate.monthly")), small(s.monthly), s.previewB)
+	policy := container.NewHBox(widget.NewLabel(T("rotate.keep")), small(s.keep), widget.NewLabel(T("rotate.monthly")), small(s.monthly), widget.NewLabel(T("rotate.months")), s.previewB)
 	body := container.NewVBox(
 		heading(T("backup.where")), s.mediaPick, s.mediaNone, container.NewHBox(chooseB, refreshB), s.destLabel,
 		container.NewHBox(s.backupB), s.task.box, s.verdict.Label, s.report,

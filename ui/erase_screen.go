@@ -176,6 +176,5 @@ func eraseButton(d *customerDetail) *widget.Button {
 			}
 		})
 	})
-	b.Importance = widget.DangerImportance
 	return b
 }

@@ -159,7 +159,7 @@ func (s *intakeScreen) showList() {
 		received := widget.NewLabelWithStyle(it.Received.Local().Format("2006-01-02 15:04"), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 		var what *widget.Label
 		if it.Damaged != "" {
-			what = widget.NewLabel(T("intake.damaged", map[string]any{"Why": strings.TrimPrefix(it.Damaged, "store: ")}))
+			what = widget.NewLabel(T("intake.damaged", map[string]any{"Why": strings.TrimPrefix(strings.TrimPrefix(it.Damaged, "store: "), "the intake file is damaged: ")}))
 			what.Importance = widget.DangerImportance
 			what.Wrapping = fyne.TextWrapWord
 		} else {

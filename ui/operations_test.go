@@ -268,7 +268,7 @@ func TestIntakeFileAndDiscard(t *testing.T) {
 		t.Fatalf("Intake shows %T", w.ops)
 	}
 	shows(t, w, "inskannad-fullmakt.pdf · 1.9 KiB · Kunder Norr")
-	shows(t, w, "DAMAGED, can only be discarded: the intake file is damaged")
+	shows(t, w, "DAMAGED, can only be discarded: intake item 03030303 does not decrypt")
 	if !button(t, s.list, "File under customer…", 2).Disabled() {
 		t.Error("a damaged item can be filed")
 	}
