@@ -10,7 +10,10 @@
 //     drag and drop, streamed with progress and Cancel) and export;
 //   - document_viewer.go: text, images and PDF pages shown from memory;
 //   - redact_screen.go: the pre-archive check and a redacted copy, with
-//     boxes drawn on the page (box_drawer.go).
+//     boxes drawn on the page (box_drawer.go);
+//   - operations.go: backups and restore (backup_screen.go,
+//     restore_wizard.go), the intake queue (intake_screen.go), customers
+//     past retention (retention_screen.go) and erasure (erase_screen.go).
 //
 // Every engine call runs off the UI goroutine (background) and comes back
 // through fyne.Do. The window locks itself after IdleTimeout without
