@@ -64,7 +64,7 @@ func newCustomerDetail(w *Window, code Code) *customerDetail {
 		w.activity()
 		w.copyText(string(code)) // cleared again after the settings' delay (clipboard.go)
 	})
-	bar := container.NewBorder(nil, nil, container.NewHBox(back, d.title, copyB), container.NewHBox(d.revealB, d.editB, lock), nil)
+	bar := container.NewBorder(nil, nil, container.NewHBox(back, d.title, copyB), container.NewHBox(d.revealB, d.editB, eraseButton(d), lock), nil)
 	top := container.NewVBox(bar, d.notice, d.errLabel, d.progress)
 	openDocs := widget.NewButtonWithIcon(T("docs.show"), theme.FolderOpenIcon(), func() {
 		w.activity()

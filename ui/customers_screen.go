@@ -108,7 +108,8 @@ func newCustomersScreen(w *Window) *customersScreen {
 	lock := widget.NewButtonWithIcon(T("window.lock"), theme.LogoutIcon(), w.Lock)
 
 	title := widget.NewLabelWithStyle(T("customers.title"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	bar := container.NewBorder(nil, nil, title, container.NewHBox(add, lock), nil)
+	tools := []fyne.CanvasObject{add, lock}
+	bar := container.NewBorder(nil, nil, title, container.NewHBox(tools...), nil)
 	compBox := container.NewGridWrap(fyne.NewSize(220, s.compSelect.MinSize().Height), s.compSelect)
 	filters := container.NewBorder(nil, nil, compBox, s.showNames, s.search)
 	top := container.NewVBox(bar, filters, s.errLabel, s.progress)

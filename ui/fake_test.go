@@ -34,6 +34,7 @@ type fakeService struct {
 	fd        *fakeDocs      // fake_documents_test.go
 
 	adm *fakeAdmin // the admin screens' state (fake_admin_test.go), made on first use
+	ops *fakeOps   // fake_operations_test.go
 }
 
 func newFakeService() *fakeService {

@@ -10,15 +10,19 @@ import (
 // The sections of the navigation.
 const (
 	navCustomers = iota
+	navIntake
+	navRetention
 	navCompartments
 	navStaff
+	navBackups
 	navAudit
 	navSettings
 )
 
 // navBar is the column of sections on the left once the vault is
-// unlocked: Customers, Compartments and Staff (admins only), Audit log,
-// Settings. It owns the screens of the sections other than the customers,
+// unlocked: Customers, Intake, Past retention, Compartments, Staff and
+// Backups (admins only), Audit log, Settings. The operations screens
+// (intake, retention, backups: operations.go) are the window's own. It owns the screens of the sections other than the customers,
 // the air-gap banner and the clipboard guard. Locking throws its screens
 // away.
 type navBar struct {
@@ -48,12 +52,18 @@ func newNavBar(w *Window) *navBar {
 	}
 	n.buttons = []*widget.Button{
 		navCustomers:    item(theme.AccountIcon(), navCustomers),
+		navIntake:       item(theme.MailComposeIcon(), navIntake),
+		navRetention:    item(theme.HistoryIcon(), navRetention),
 		navCompartments: item(theme.FolderIcon(), navCompartments),
 		navStaff:        item(theme.DocumentIcon(), navStaff),
+		navBackups:      item(theme.StorageIcon(), navBackups),
 		navAudit:        item(theme.ListIcon(), navAudit),
 		navSettings:     item(theme.SettingsIcon(), navSettings),
 	}
 	n.buttons[navCustomers].SetText(T("nav.customers"))
+	n.buttons[navIntake].SetText(T("ops.intake"))
+	n.buttons[navRetention].SetText(T("ops.retention"))
+	n.buttons[navBackups].SetText(T("ops.backups"))
 	n.buttons[navCompartments].SetText(T("nav.compartments"))
 	n.buttons[navStaff].SetText(T("nav.staff"))
 	n.buttons[navAudit].SetText(T("nav.audit"))
@@ -71,7 +81,7 @@ func newNavBar(w *Window) *navBar {
 // unlocked shows the navigation, with the admin sections for an admin.
 func (n *navBar) unlocked() {
 	admin := n.w.svc.IsAdmin()
-	for _, i := range []int{navCompartments, navStaff} {
+	for _, i := range []int{navCompartments, navStaff, navBackups} {
 		if admin {
 			n.buttons[i].Show()
 		} else {
@@ -135,6 +145,18 @@ func (n *navBar) open(section int) {
 		return
 	}
 	n.highlight(section)
+	switch section {
+	case navIntake:
+		w.showIntake()
+		return
+	case navRetention:
+		w.showRetention()
+		return
+	case navBackups:
+		w.showBackups()
+		return
+	}
+	w.closeOps()
 	if section == navCustomers {
 		if n.compsChanged && w.customers != nil {
 			n.compsChanged = false

@@ -64,6 +64,9 @@ var screens = []struct {
 	{"compartments", section(navCompartments), nil},
 	{"staff_register", section(navStaff), nil},
 	{"audit_log", section(navAudit), nil},
+	{"intake_queue", section(navIntake), nil},
+	{"retention", section(navRetention), nil},
+	{"backups", section(navBackups), nil},
 	{"settings", section(navSettings), nil},
 }
 

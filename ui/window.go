@@ -10,7 +10,10 @@
 //     drag and drop, streamed with progress and Cancel) and export;
 //   - document_viewer.go: text, images and PDF pages shown from memory;
 //   - redact_screen.go: the pre-archive check and a redacted copy, with
-//     boxes drawn on the page (box_drawer.go).
+//     boxes drawn on the page (box_drawer.go);
+//   - operations.go: backups and restore (backup_screen.go,
+//     restore_wizard.go), the intake queue (intake_screen.go), customers
+//     past retention (retention_screen.go) and erasure (erase_screen.go);
 //   - first_run.go: a new vault, its recovery key and first admin;
 //   - compartments_screen.go, staff_screen.go, audit_screen.go and
 //     settings_screen.go, reached from the navigation (nav.go) after
@@ -76,8 +79,9 @@ type Service interface {
 	AddCustomer(compartment string, c Customer) (Code, error)
 	EditCustomer(code Code, c Customer) (Record, error)
 
-	DocumentService // documents_panel.go
-	AdminService    // first run, compartments, staff, audit, air gap (admin.go)
+	DocumentService   // documents_panel.go
+	AdminService      // first run, compartments, staff, audit, air gap (admin.go)
+	OperationsService // operations.go: backups, intake, retention
 }
 
 // background runs slow engine calls off the UI goroutine; their results
@@ -110,6 +114,7 @@ type Window struct {
 	customers *customersScreen // nil while locked
 	detail    *customerDetail  // nil unless a customer is open
 	docs      *documentsPanel  // nil unless a customer's documents are open
+	ops       opsScreen        // nil unless an operations screen is open (operations.go)
 	unlocked  bool
 	stopWatch chan struct{} // closed to stop watching for card removal
 
@@ -219,6 +224,7 @@ func (w *Window) unlockedNow() {
 }
 
 func (w *Window) showCustomers() {
+	w.closeOps()
 	w.closeDocuments()
 	if w.detail != nil {
 		w.detail.close()
@@ -252,6 +258,7 @@ func (w *Window) lock(message string) {
 		close(w.stopWatch)
 		w.stopWatch = nil
 	}
+	w.closeOps()
 	w.closeDocuments()
 	if w.detail != nil {
 		w.detail.close()

@@ -44,7 +44,7 @@ func runGUI(args []string, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "valv: DEMO MODE — simulated YubiKey with software keys, not secure; nothing is kept")
 	}
 
-	svc, err := service.New(service.Options{Demo: *demo, VaultDir: defaultVaultDir()})
+	svc, err := service.New(service.Options{Demo: *demo, VaultDir: defaultVaultDir(), App: version})
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"context"
 	"crypto"
 	"encoding/hex"
 	"encoding/json"
@@ -50,6 +51,9 @@ type Options struct {
 	Signer crypto.Signer
 	// Progress, if set, is called as the backup is written and verified.
 	Progress func(Progress)
+	// Context, if set, cancels the backup: writing or reading back stops
+	// with its error, the partial file is removed and the failure logged.
+	Context context.Context
 }
 
 // A Result is a written and verified backup.
@@ -86,6 +90,9 @@ func Write(s *store.Session, dir string, opts Options) (*Result, error) {
 		opts.Signer = nil // the recovery key has no enrolled signing key
 	}
 	res, backupID, err := write(s, dir, opts)
+	if err != nil && opts.Context != nil && opts.Context.Err() != nil {
+		err = fmt.Errorf("backup: cancelled; the partial file was removed: %w", opts.Context.Err())
+	}
 	count := int64(-1)
 	if err == nil {
 		count = res.Bytes
@@ -176,7 +183,7 @@ func write(s *store.Session, dir string, opts Options) (*Result, store.ID, error
 		return nil, backupID, err
 	}
 	// Read the file back from the medium and check all of it.
-	rep, err := readFile(tmp, ReadOptions{Identities: []age.Identity{ephem}, AllowUnsigned: opts.Signer == nil, Progress: opts.Progress}, "verify", nil)
+	rep, err := readFile(tmp, ReadOptions{Identities: []age.Identity{ephem}, AllowUnsigned: opts.Signer == nil, Progress: opts.Progress, Context: opts.Context}, "verify", nil)
 	if err == nil && !bytes.Equal(rep.ManifestBytes, manifest) {
 		err = notVerified("the file read back holds another manifest than was written")
 	}
@@ -202,7 +209,7 @@ func stream(f io.Writer, snap *store.Snapshot, backupID store.ID, recipients []a
 	if err != nil {
 		return nil, err
 	}
-	pw := &progressWriter{w: aw, total: total, fn: opts.Progress}
+	pw := &progressWriter{w: aw, total: total, fn: opts.Progress, ctx: opts.Context}
 	tw := tar.NewWriter(pw)
 	holders, err := manifestHolders(snap.Holders)
 	if err != nil {
@@ -327,15 +334,20 @@ func cleanPartials(dir string, vault store.ID) {
 	}
 }
 
-// progressWriter reports the bytes of vault files written.
+// progressWriter reports the bytes of vault files written, and stops
+// when ctx (if set) is cancelled.
 type progressWriter struct {
 	w           io.Writer
 	done, total int64
 	last        int64
 	fn          func(Progress)
+	ctx         context.Context
 }
 
 func (p *progressWriter) Write(b []byte) (int, error) {
+	if p.ctx != nil && p.ctx.Err() != nil {
+		return 0, p.ctx.Err()
+	}
 	n, err := p.w.Write(b)
 	p.done += int64(n)
 	if p.fn != nil && p.done-p.last >= progressStep {

@@ -3,6 +3,7 @@ package backup
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -61,6 +62,9 @@ type ReadOptions struct {
 	AllowUnsigned bool
 	// Progress, if set, is called as the backup is read.
 	Progress func(Progress)
+	// Context, if set, cancels the reading (and a restore: what was
+	// written is removed).
+	Context context.Context
 }
 
 // A Progress reports how far a backup, verification or restore is.
@@ -85,8 +89,11 @@ func readFile(path string, opts ReadOptions, phase string, open func(f *tar.Head
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
-	r := &progressReader{r: f, total: st.Size(), phase: phase, fn: opts.Progress}
+	r := &progressReader{r: f, total: st.Size(), phase: phase, fn: opts.Progress, ctx: opts.Context}
 	rep, err := read(r, opts, open)
+	if err != nil && opts.Context != nil && opts.Context.Err() != nil {
+		return nil, fmt.Errorf("backup: cancelled: %w", opts.Context.Err())
+	}
 	if err != nil {
 		return nil, mediaError("reading "+path, err)
 	}
@@ -284,16 +291,21 @@ func (c *countReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// progressReader reports the bytes of the file read.
+// progressReader reports the bytes of the file read, and stops when ctx
+// (if set) is cancelled.
 type progressReader struct {
 	r           io.Reader
 	done, total int64
 	last        int64
 	phase       string
 	fn          func(Progress)
+	ctx         context.Context
 }
 
 func (p *progressReader) Read(b []byte) (int, error) {
+	if p.ctx != nil && p.ctx.Err() != nil {
+		return 0, p.ctx.Err()
+	}
 	n, err := p.r.Read(b)
 	p.done += int64(n)
 	if p.fn != nil && (p.done-p.last >= progressStep || err == io.EOF) {

@@ -134,6 +134,10 @@ func (s *Service) startDemo() error {
 		sess.Lock()
 		return fmt.Errorf("filling the demo vault: %w", err)
 	}
+	if err := sealDemoIntake(sess, dir); err != nil {
+		sess.Lock()
+		return fmt.Errorf("filling the demo vault: %w", err)
+	}
 	return sess.Lock()
 }
 
@@ -161,6 +165,16 @@ func fillDemo(sess *store.Session) error {
 		if err := addDocument(sess, codes[1], "anteckningar.txt", "text/plain",
 			[]byte("Kunden ringde om sitt ärende.\n")); err != nil {
 			return err
+		}
+		// Two customers past their retention date, for the retention
+		// list.
+		for j, code := range codes[len(codes)-2:] {
+			if _, err := sess.EditCustomer(code, func(c *Customer) error {
+				c.RetainUntil = fmt.Sprintf("2024-0%d-1%d", 3+i, j)
+				return nil
+			}); err != nil {
+				return err
+			}
 		}
 		// One customer with a second version, for the history view.
 		if _, err := sess.EditCustomer(codes[0], func(c *Customer) error {

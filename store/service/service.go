@@ -20,10 +20,13 @@
 package service
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
 	"sync"
+
+	"filippo.io/age"
 
 	"github.com/valv-vault/valv/crypto/card"
 	"github.com/valv-vault/valv/crypto/recovery"
@@ -71,6 +74,8 @@ type Options struct {
 	Demo bool
 	// VaultDir is the vault folder (ignored in demo mode).
 	VaultDir string
+	// App is the version of Valv, recorded in the backups it writes.
+	App string
 }
 
 // Service is the engine behind the window. It is safe for concurrent
@@ -90,12 +95,17 @@ type Service struct {
 	pending *recovery.Key
 	check   []GroupRef
 	kept    bool
+
+	id age.Identity // the key that unlocked sess (opens backups); nil while locked
+
+	app     string      // Options.App
+	backups backupState // backups.go
 }
 
 // New starts the service. In demo mode it builds the demo vault first
 // (a few seconds).
 func New(opts Options) (*Service, error) {
-	s := &Service{vaultDir: opts.VaultDir}
+	s := &Service{vaultDir: opts.VaultDir, app: cmp.Or(opts.App, "valv")}
 	if opts.Demo {
 		if err := s.startDemo(); err != nil {
 			s.Close()

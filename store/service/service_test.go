@@ -237,6 +237,8 @@ func TestDemoService(t *testing.T) {
 	t.Run("admin", func(t *testing.T) { testAdmin(t, s, "11223344") })
 	t.Run("first run", func(t *testing.T) { testFirstRun(t, s, fresh) })
 
+	t.Run("operations", func(t *testing.T) { testOperations(t, s, "11223344") })
+
 	t.Run("card removed", func(t *testing.T) {
 		if err := s.Unlock(card.DemoSerial, "11223344"); err != nil {
 			t.Fatal(err)

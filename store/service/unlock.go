@@ -70,7 +70,7 @@ func (s *Service) unlockCard(serial uint32, verify func(*card.Session) error) er
 	if err != nil {
 		return err
 	}
-	s.sess, s.cs, ok = sess, cs, true
+	s.sess, s.cs, s.id, ok = sess, cs, id, true
 	return nil
 }
 
@@ -106,7 +106,7 @@ func (s *Service) unlockWith(id age.Identity) error {
 	if err != nil {
 		return err
 	}
-	s.sess = sess
+	s.sess, s.id = sess, id
 	return nil
 }
 
@@ -143,6 +143,7 @@ func (s *Service) lockLocked() error {
 		err = s.sess.Lock()
 		s.sess = nil
 	}
+	s.id = nil
 	if s.cs != nil {
 		err = errors.Join(err, s.cs.Close())
 		s.cs = nil
