@@ -117,7 +117,7 @@ func (s *Service) vault() (*store.Vault, error) {
 		return s.v, nil
 	}
 	if _, err := os.Stat(s.vaultDir); err != nil {
-		return nil, fmt.Errorf("there is no vault in %s: create one with valv init, or choose the vault folder with --vault", s.vaultDir)
+		return nil, &Error{Kind: ErrNoVault, Err: fmt.Errorf("there is no vault in %s: create one with valv init, or choose the vault folder with --vault", s.vaultDir)}
 	}
 	v, err := store.Open(s.vaultDir)
 	if err != nil {
