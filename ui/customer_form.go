@@ -169,9 +169,9 @@ func fieldMessage(e customer.FieldError) string {
 		for _, c := range n {
 			k = k*10 + int(c-'0')
 		}
-		return T("form.line", map[string]any{"N": k + 1, "Message": e.Message})
+		return T("form.line", map[string]any{"N": k + 1, "Message": fieldText(e)})
 	}
-	return e.Message
+	return fieldText(e)
 }
 
 func splitLines(s string) []string {

@@ -293,6 +293,9 @@ func explain(err error) string {
 	case errors.Is(err, service.ErrLocked):
 		return T("error.locked")
 	}
+	if msg := explainEngine(err); msg != "" { // explain.go
+		return msg
+	}
 	msg := strings.TrimPrefix(err.Error(), "store: ")
 	return T("error.engine", arg(msg))
 }
