@@ -160,8 +160,9 @@ func (f *customerForm) showErrors(err error) {
 	}
 }
 
-// fieldMessage is the store's message for one field, numbered for list
-// fields ("cards[1]": the second line).
+// fieldMessage is the store's message for one field in the window's
+// language (fieldText), numbered for list fields ("cards[1]": the second
+// line).
 func fieldMessage(e customer.FieldError) string {
 	if i := strings.IndexByte(e.Field, '['); i >= 0 {
 		n := strings.TrimSuffix(e.Field[i+1:], "]")

@@ -16,6 +16,10 @@
 //     settings_screen.go, reached from the navigation (nav.go) after
 //     unlocking.
 //
+// Errors are worded by explain (explain.go: the engine's errors by their
+// class, service.Classify) and fieldText (field_errors.go: the customer
+// form's per-field reasons), in English or Swedish.
+//
 // trace.go is a test hook: with VALV_TEST_TRACE=1 the window says on
 // standard error when each screen is ready (for the Xvfb test).
 //

@@ -4,7 +4,8 @@
 // The package holds no keys and touches no files; the vault store
 // (package store) seals records with the compartment's keys. Validation is
 // done here so that the CLI, CSV import and the GUI give the same per-field
-// messages ([FieldErrors]).
+// messages ([FieldErrors]); each carries a [Reason] code, so that the GUI
+// can word it in Swedish or English (the English message is the CLI's).
 //
 // No error message of this package quotes a field's value: values are
 // personal data and errors reach logs and terminals.

@@ -57,7 +57,7 @@ var (
 	ErrNewerFormat = store.ErrNewerFormat
 	ErrDamaged     = errors.New("a file did not open or does not verify") // see Error.File
 	ErrDiskFull    = errors.New("the disk is full")
-	ErrPermission  = errors.New("Valv may not read or write a file it needs") // see Error.File
+	ErrPermission  = errors.New("this program may not read or write a file it needs") // see Error.File
 
 	// Backups, intake and redaction.
 	ErrBackupNotVerified = backup.ErrNotVerified

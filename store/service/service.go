@@ -15,6 +15,9 @@
 // (the first run, shared with valv init); airgap.go reads the network
 // interfaces from /sys.
 //
+// errors.go names the classes of errors the window words for the person
+// at the screen; Classify makes an engine error's class errors.Is-able.
+//
 // PINs, PUKs and recovery keys are passed through to the card or the
 // store and never kept, logged or put into an error.
 package service
