@@ -73,7 +73,7 @@ func (s *cardsScreen) show(cards []Card, err error) {
 	s.mu.Unlock()
 	switch {
 	case err != nil:
-		s.status.SetText(T("cards.error", arg(err.Error())))
+		s.status.SetText(explainCards(err))
 	case len(cards) == 0:
 		s.status.SetText(T("cards.none"))
 	case len(cards) == 1:

@@ -160,8 +160,9 @@ func (f *customerForm) showErrors(err error) {
 	}
 }
 
-// fieldMessage is the store's message for one field, numbered for list
-// fields ("cards[1]": the second line).
+// fieldMessage is the store's message for one field in the window's
+// language (fieldText), numbered for list fields ("cards[1]": the second
+// line).
 func fieldMessage(e customer.FieldError) string {
 	if i := strings.IndexByte(e.Field, '['); i >= 0 {
 		n := strings.TrimSuffix(e.Field[i+1:], "]")
@@ -169,9 +170,9 @@ func fieldMessage(e customer.FieldError) string {
 		for _, c := range n {
 			k = k*10 + int(c-'0')
 		}
-		return T("form.line", map[string]any{"N": k + 1, "Message": e.Message})
+		return T("form.line", map[string]any{"N": k + 1, "Message": fieldText(e)})
 	}
-	return e.Message
+	return fieldText(e)
 }
 
 func splitLines(s string) []string {

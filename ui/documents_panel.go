@@ -264,7 +264,7 @@ func (p *documentsPanel) nextImport() {
 		p.queue = p.queue[1:]
 		rc, err := storage.Reader(u)
 		if err != nil {
-			p.showError(T("docs.cannotread", map[string]any{"Name": u.Name(), "Err": err.Error()}))
+			p.showError(T("docs.cannotread", map[string]any{"Name": u.Name(), "Err": explain(err)}))
 			continue
 		}
 		p.startImport(u.Name(), rc, uriSize(u))

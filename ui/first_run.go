@@ -238,7 +238,7 @@ func (f *firstRun) loadCards() {
 		cards, err := f.w.svc.Cards()
 		fyne.Do(func() {
 			if err != nil {
-				setError(f.createErr, T("cards.error", arg(err.Error())))
+				setError(f.createErr, explainCards(err))
 				return
 			}
 			f.cards = cards
@@ -296,7 +296,7 @@ func (w *Window) chooseNDA(use func(name string, data []byte)) {
 		data, err := io.ReadAll(io.LimitReader(r, service.MaxNDASize+1))
 		switch {
 		case err != nil:
-			dialog.ShowError(err, w.Window)
+			dialog.ShowError(errors.New(explain(err)), w.Window)
 		case len(data) > service.MaxNDASize:
 			dialog.ShowError(errors.New(T("nda.toolarge", arg(service.MaxNDASize>>20))), w.Window)
 		case len(data) == 0:

@@ -94,7 +94,7 @@ func (s *settingsScreen) save() {
 	w.idle.d = w.settings.idle()
 	w.activity() // restart the countdown with the new time
 	if err != nil {
-		setError(s.errLabel, T("settings.notsaved", arg(err.Error())))
+		setError(s.errLabel, T("settings.notsaved", arg(explain(err))))
 	} else {
 		setError(s.errLabel, "")
 	}

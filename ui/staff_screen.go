@@ -342,7 +342,7 @@ func (s *staffScreen) loadCards() {
 				return
 			}
 			if err != nil {
-				setError(s.detailErr, T("cards.error", arg(err.Error())))
+				setError(s.detailErr, explainCards(err))
 				return
 			}
 			s.cards = cards

@@ -19,6 +19,10 @@
 //     settings_screen.go, reached from the navigation (nav.go) after
 //     unlocking.
 //
+// Errors are worded by explain (explain.go: the engine's errors by their
+// class, service.Classify) and fieldText (field_errors.go: the customer
+// form's per-field reasons), in English or Swedish.
+//
 // trace.go is a test hook: with VALV_TEST_TRACE=1 the window says on
 // standard error when each screen is ready (for the Xvfb test).
 //
@@ -300,6 +304,9 @@ func explain(err error) string {
 		return T("error.pukblocked")
 	case errors.Is(err, service.ErrLocked):
 		return T("error.locked")
+	}
+	if msg := explainEngine(err); msg != "" { // explain.go
+		return msg
 	}
 	msg := strings.TrimPrefix(err.Error(), "store: ")
 	return T("error.engine", arg(msg))

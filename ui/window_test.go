@@ -142,7 +142,7 @@ func TestAddCustomerThenSearchFindsIt(t *testing.T) {
 	test.Type(name, "Greta Garbo")
 	test.Type(pnr, "19800101-0000")
 	test.Tap(findButton(t, w, "Save"))
-	shows(t, w, "the check digit (the last one) is wrong")
+	shows(t, w, "The check digit (the last digit) is wrong. Check for a typo.")
 	shows(t, w, "Some fields need correcting. Nothing was saved.")
 	if name.Text != "Greta Garbo" {
 		t.Error("a refused form lost what was typed")

@@ -108,22 +108,24 @@ func ParseCode(s string) (Code, error) {
 			syms = append(syms, c)
 		default:
 			if c >= 0x80 || c < 0x20 {
-				return "", fmt.Errorf("customer code: character %d is not allowed (codes use the letters and digits of Crockford's base32)", i+1)
+				return "", fmt.Errorf("customer code: %w", invalid(ReasonChars, fmt.Sprintf("character %d is not allowed (codes use the letters and digits of Crockford's base32)", i+1)))
 			}
-			return "", fmt.Errorf("customer code: %q is not allowed (codes use the letters and digits of Crockford's base32)", c)
+			return "", fmt.Errorf("customer code: %w", invalid(ReasonChars, fmt.Sprintf("%q is not allowed (codes use the letters and digits of Crockford's base32)", c)))
 		}
 		if len(syms) > codeSymbols+1 {
-			return "", fmt.Errorf("customer code: too long; a code has %d characters and a check character, like K7Q3-MX9R-F", codeSymbols)
+			return "", fmt.Errorf("customer code: %w", &InvalidError{Reason: ReasonLength, Min: codeSymbols + 1, Max: codeSymbols + 1,
+				msg: fmt.Sprintf("too long; a code has %d characters and a check character, like K7Q3-MX9R-F", codeSymbols)})
 		}
 	}
 	if len(syms) != codeSymbols+1 {
-		return "", fmt.Errorf("customer code: too short; a code has %d characters and a check character, like K7Q3-MX9R-F", codeSymbols)
+		return "", fmt.Errorf("customer code: %w", &InvalidError{Reason: ReasonLength, Min: codeSymbols + 1, Max: codeSymbols + 1,
+			msg: fmt.Sprintf("too short; a code has %d characters and a check character, like K7Q3-MX9R-F", codeSymbols)})
 	}
 	var v uint64
 	for _, c := range syms[:codeSymbols] {
 		d := decodeSymbol[c]
 		if d < 0 {
-			return "", fmt.Errorf("customer code: %q is not allowed", c)
+			return "", fmt.Errorf("customer code: %w", invalid(ReasonChars, fmt.Sprintf("%q is not allowed", c)))
 		}
 		v = v<<5 | uint64(d)
 	}

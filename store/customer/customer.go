@@ -4,7 +4,8 @@
 // The package holds no keys and touches no files; the vault store
 // (package store) seals records with the compartment's keys. Validation is
 // done here so that the CLI, CSV import and the GUI give the same per-field
-// messages ([FieldErrors]).
+// messages ([FieldErrors]); each carries a [Reason] code, so that the GUI
+// can word it in Swedish or English (the English message is the CLI's).
 //
 // No error message of this package quotes a field's value: values are
 // personal data and errors reach logs and terminals.
@@ -51,9 +52,15 @@ const (
 // A FieldError says what is wrong with one field. Field is the field's
 // JSON name, with an index for list fields ("cards[1]"). Message never
 // quotes the value.
+//
+// Reason says why in a form a program can test, with its limits in Min
+// and Max (see [Reason]); it is "" where the message has none (a check
+// made outside this package).
 type FieldError struct {
-	Field   string
-	Message string
+	Field    string
+	Message  string
+	Reason   Reason
+	Min, Max int
 }
 
 func (e FieldError) Error() string { return e.Field + ": " + e.Message }
@@ -97,11 +104,13 @@ func AsFieldErrors(err error) (FieldErrors, bool) {
 func (c *Customer) Normalize(today time.Time) error {
 	var errs FieldErrors
 	add := func(field string, err error) {
-		errs = append(errs, FieldError{Field: field, Message: err.Error()})
+		r, lo, hi := ReasonOf(err)
+		errs = append(errs, FieldError{Field: field, Message: err.Error(), Reason: r, Min: lo, Max: hi})
 	}
 	if c.Code != "" {
 		if code, err := ParseCode(string(c.Code)); err != nil {
-			add("code", errors.New(strings.TrimPrefix(err.Error(), "customer code: ")))
+			r, lo, hi := ReasonOf(err)
+			errs = append(errs, FieldError{Field: "code", Message: strings.TrimPrefix(err.Error(), "customer code: "), Reason: r, Min: lo, Max: hi})
 		} else {
 			c.Code = code
 		}
@@ -109,7 +118,7 @@ func (c *Customer) Normalize(today time.Time) error {
 	c.Name = strings.Join(strings.Fields(c.Name), " ")
 	switch {
 	case c.Name == "":
-		add("name", errors.New("required"))
+		add("name", invalid(ReasonRequired, "required"))
 	default:
 		if err := checkText(c.Name, MaxName, false); err != nil {
 			add("name", err)
@@ -131,7 +140,7 @@ func (c *Customer) Normalize(today time.Time) error {
 	}
 	c.Addresses = compact(c.Addresses)
 	if len(c.Addresses) > MaxList {
-		add("addresses", fmt.Errorf("at most %d addresses", MaxList))
+		add("addresses", tooMany("addresses", MaxList))
 	}
 	for i, a := range c.Addresses {
 		if err := checkText(a, MaxAddress, true); err != nil {
@@ -154,7 +163,7 @@ func (c *Customer) Normalize(today time.Time) error {
 	}
 	c.Cards = compact(c.Cards)
 	if len(c.Cards) > MaxList {
-		add("cards", fmt.Errorf("at most %d cards", MaxList))
+		add("cards", tooMany("cards", MaxList))
 	}
 	for i, v := range c.Cards {
 		if n, err := ParseCard(v); err != nil {
@@ -165,7 +174,7 @@ func (c *Customer) Normalize(today time.Time) error {
 	}
 	c.Accounts = compact(c.Accounts)
 	if len(c.Accounts) > MaxList {
-		add("accounts", fmt.Errorf("at most %d accounts", MaxList))
+		add("accounts", tooMany("accounts", MaxList))
 	}
 	for i, v := range c.Accounts {
 		if n, err := ParseAccount(v); err != nil {
@@ -179,7 +188,7 @@ func (c *Customer) Normalize(today time.Time) error {
 	}
 	c.Tags = normalizeTags(c.Tags)
 	if len(c.Tags) > MaxTags {
-		add("tags", fmt.Errorf("at most %d tags", MaxTags))
+		add("tags", tooMany("tags", MaxTags))
 	}
 	for i, t := range c.Tags {
 		if err := checkText(t, MaxTag, false); err != nil {
@@ -197,6 +206,11 @@ func (c *Customer) Normalize(today time.Time) error {
 		return errs
 	}
 	return nil
+}
+
+// tooMany is the error of a list with more than max entries.
+func tooMany(what string, max int) error {
+	return &InvalidError{Reason: ReasonTooMany, Max: max, msg: fmt.Sprintf("at most %d %s", max, what)}
 }
 
 // compact trims the entries of a list and drops the empty ones.

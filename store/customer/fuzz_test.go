@@ -23,8 +23,8 @@ func FuzzParseCode(f *testing.F) {
 	})
 }
 
-// FuzzNormalize: never panics, errors never quote a value, and a
-// normalized record normalizes to itself.
+// FuzzNormalize: never panics, errors never quote a value and each has
+// a Reason, and a normalized record normalizes to itself.
 func FuzzNormalize(f *testing.F) {
 	f.Add("Åsa", "811228-9874", "556012-5790", "4111 1111 1111 1111", "SE45 5000 0000 0583 9825 7466", "a@b.se", "070-123 45 67", "2030-01-01")
 	f.Add("", "121212+1212", "16556012-5790", "", "6789-123 456 789", "", "", "")
@@ -35,6 +35,12 @@ func FuzzNormalize(f *testing.F) {
 			for _, v := range []string{pnr, card, acct} {
 				if len(v) >= 6 && strings.Contains(err.Error(), v) {
 					t.Fatalf("error quotes %q: %v", v, err)
+				}
+			}
+			fe, _ := AsFieldErrors(err)
+			for _, f := range fe {
+				if f.Reason == "" {
+					t.Fatalf("%s: no Reason for %q", f.Field, f.Message)
 				}
 			}
 			return

@@ -1,7 +1,6 @@
 package customer
 
 import (
-	"errors"
 	"net/mail"
 	"strings"
 	"time"
@@ -34,15 +33,15 @@ func ParsePersonalNumber(s string, today time.Time) (norm string, coordination b
 	case n == 13 && s[8] == '-':
 		s = s[:8] + s[9:]
 	case n == 13 && s[8] == '+':
-		return "", false, errors.New("'+' is only written in the 10-digit form (YYMMDD+NNNN); the 12-digit form already has the century")
+		return "", false, invalid(ReasonPlus, "'+' is only written in the 10-digit form (YYMMDD+NNNN); the 12-digit form already has the century")
 	}
 	d, ok := digitsOf(s, "")
 	if !ok || (len(d) != 10 && len(d) != 12) {
-		return "", false, errors.New("write it as YYYYMMDD-NNNN or YYMMDD-NNNN (10 or 12 digits)")
+		return "", false, invalid(ReasonFormat, "write it as YYYYMMDD-NNNN or YYMMDD-NNNN (10 or 12 digits)")
 	}
 	last10 := d[len(d)-10:]
 	if !idnumber.Luhn(last10) {
-		return "", false, errors.New("the check digit (the last one) is wrong; check for a typo")
+		return "", false, invalid(ReasonLuhn, "the check digit (the last one) is wrong; check for a typo")
 	}
 	m, day := idnumber.Value(last10[2:4]), idnumber.Value(last10[4:6])
 	if day > 60 {
@@ -54,7 +53,7 @@ func ParsePersonalNumber(s string, today time.Time) (norm string, coordination b
 	if len(d) == 12 {
 		y = idnumber.Value(d[:4])
 		if y < 1850 {
-			return "", false, errors.New("the year is before 1850")
+			return "", false, invalid(ReasonTooOld, "the year is before 1850")
 		}
 	} else {
 		y = ty - ty%100 + idnumber.Value(d[:2])
@@ -67,12 +66,12 @@ func ParsePersonalNumber(s string, today time.Time) (norm string, coordination b
 	}
 	if !idnumber.ValidDate(y, m, day) {
 		if coordination {
-			return "", false, errors.New("not a real date (in a samordningsnummer the day is the birth day plus 60)")
+			return "", false, invalid(ReasonCoordinationDate, "not a real date (in a samordningsnummer the day is the birth day plus 60)")
 		}
-		return "", false, errors.New("the date is not a real calendar date")
+		return "", false, invalid(ReasonDate, "the date is not a real calendar date")
 	}
 	if after(y, m, day, ty, int(tm), td) {
-		return "", false, errors.New("the date is in the future")
+		return "", false, invalid(ReasonFuture, "the date is in the future")
 	}
 	full := make([]byte, 0, 13)
 	full = append(full, ascii([]byte{byte(y / 1000), byte(y / 100 % 10), byte(y / 10 % 10), byte(y % 10)})...)
@@ -99,20 +98,20 @@ func after(y, m, d, y2, m2, d2 int) bool {
 func ParseOrgNumber(s string) (string, error) {
 	d, ok := digitsOf(strings.TrimSpace(s), "- ")
 	if !ok {
-		return "", errors.New("only digits and one '-' are allowed, as in NNNNNN-NNNN")
+		return "", invalid(ReasonChars, "only digits and one '-' are allowed, as in NNNNNN-NNNN")
 	}
 	if len(d) == 12 && d[0] == 1 && d[1] == 6 {
 		d = d[2:]
 	}
 	switch {
 	case len(d) != 10:
-		return "", errors.New("an organisationsnummer has 10 digits, as in NNNNNN-NNNN")
+		return "", &InvalidError{Reason: ReasonLength, Min: 10, Max: 10, msg: "an organisationsnummer has 10 digits, as in NNNNNN-NNNN"}
 	case d[2] < 2:
-		return "", errors.New("the third digit of an organisationsnummer is 2 or more; a sole trader's number is the personnummer, which goes in its own field")
+		return "", invalid(ReasonOrgThirdDigit, "the third digit of an organisationsnummer is 2 or more; a sole trader's number is the personnummer, which goes in its own field")
 	case d[0] == 0 || d[0] == 4:
-		return "", errors.New("the first digit (the legal form) cannot be 0 or 4")
+		return "", invalid(ReasonOrgLegalForm, "the first digit (the legal form) cannot be 0 or 4")
 	case !idnumber.Luhn(d):
-		return "", errors.New("the check digit (the last one) is wrong; check for a typo")
+		return "", invalid(ReasonLuhn, "the check digit (the last one) is wrong; check for a typo")
 	}
 	return ascii(d[:6]) + "-" + ascii(d[6:]), nil
 }
@@ -124,13 +123,13 @@ func ParseCard(s string) (string, error) {
 	d, ok := digitsOf(strings.TrimSpace(s), " -")
 	switch {
 	case !ok:
-		return "", errors.New("only digits, spaces and hyphens are allowed")
+		return "", invalid(ReasonChars, "only digits, spaces and hyphens are allowed")
 	case len(d) < 13 || len(d) > 19:
-		return "", errors.New("a card number has 13 to 19 digits")
+		return "", &InvalidError{Reason: ReasonLength, Min: 13, Max: 19, msg: "a card number has 13 to 19 digits"}
 	case idnumber.AllSame(d):
-		return "", errors.New("this is not a card number")
+		return "", invalid(ReasonNotCard, "this is not a card number")
 	case !idnumber.Luhn(d):
-		return "", errors.New("the check digit (the last one) is wrong; check for a typo")
+		return "", invalid(ReasonLuhn, "the check digit (the last one) is wrong; check for a typo")
 	}
 	return ascii(d), nil
 }
@@ -153,29 +152,29 @@ func ParseAccount(s string) (string, error) {
 	}
 	i := strings.IndexAny(s, "-,")
 	if i < 0 {
-		return "", errors.New("write a Swedish account as clearing number, '-', account number (5000-1234567), or give an IBAN")
+		return "", invalid(ReasonFormat, "write a Swedish account as clearing number, '-', account number (5000-1234567), or give an IBAN")
 	}
 	cl, ok1 := digitsOf(strings.TrimSpace(s[:i]), "")
 	acc, ok2 := digitsOf(strings.TrimSpace(s[i+1:]), " -")
 	if !ok1 || !ok2 {
-		return "", errors.New("only digits, spaces and hyphens are allowed in a Swedish account number")
+		return "", invalid(ReasonChars, "only digits, spaces and hyphens are allowed in a Swedish account number")
 	}
 	if len(cl) == 5 {
 		if cl[0] != 8 {
-			return "", errors.New("only Swedbank clearing numbers (8xxx-x) have five digits")
+			return "", invalid(ReasonClearingFive, "only Swedbank clearing numbers (8xxx-x) have five digits")
 		}
 		if !idnumber.Luhn(cl) {
-			return "", errors.New("the clearing number's fifth (check) digit is wrong")
+			return "", invalid(ReasonClearingCheck, "the clearing number's fifth (check) digit is wrong")
 		}
 	} else if len(cl) != 4 {
-		return "", errors.New("the clearing number has four digits (five for Swedbank 8xxx-x)")
+		return "", invalid(ReasonClearingLength, "the clearing number has four digits (five for Swedbank 8xxx-x)")
 	}
 	t := idnumber.ClearingType(idnumber.Value(cl[:4]))
 	if t == 0 {
-		return "", errors.New("no Swedish bank has this clearing number")
+		return "", invalid(ReasonClearing, "no Swedish bank has this clearing number")
 	}
 	if len(acc) == 0 || !idnumber.ValidAccount(t, cl[:4], acc) {
-		return "", errors.New("the account number does not have the bank's length or check digit; check for a typo")
+		return "", invalid(ReasonAccountCheck, "the account number does not have the bank's length or check digit; check for a typo")
 	}
 	return ascii(cl) + "-" + ascii(acc), nil
 }
@@ -193,20 +192,20 @@ func parseIBAN(s string) (string, error) {
 		case c >= 'a' && c <= 'z':
 			b = append(b, c-'a'+'A')
 		default:
-			return "", errors.New("an IBAN has only letters, digits and spaces")
+			return "", invalid(ReasonIBANChars, "an IBAN has only letters, digits and spaces")
 		}
 	}
 	want := idnumber.IBANLength(b[0], b[1])
 	switch {
 	case want == 0:
-		return "", errors.New("the IBAN's country code is not in the IBAN registry")
+		return "", invalid(ReasonIBANCountry, "the IBAN's country code is not in the IBAN registry")
 	case len(b) != want:
-		return "", errors.New("the IBAN has the wrong length for its country")
+		return "", invalid(ReasonIBANLength, "the IBAN has the wrong length for its country")
 	case b[2] > '9' || b[3] > '9':
-		return "", errors.New("the IBAN's third and fourth characters are check digits")
+		return "", invalid(ReasonIBANFormat, "the IBAN's third and fourth characters are check digits")
 	}
 	if !idnumber.IBANMod97(b) {
-		return "", errors.New("the IBAN's check digits are wrong; check for a typo")
+		return "", invalid(ReasonIBANChecksum, "the IBAN's check digits are wrong; check for a typo")
 	}
 	return string(b), nil
 }
@@ -217,12 +216,12 @@ func ParseEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Name != "" || a.Address != s || len(s) > 254 {
-		return "", errors.New("not an e-mail address of the form name@example.se")
+		return "", invalid(ReasonFormat, "not an e-mail address of the form name@example.se")
 	}
 	at := strings.LastIndexByte(s, '@')
 	domain := strings.ToLower(s[at+1:])
 	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
-		return "", errors.New("the part after @ must be a domain such as example.se")
+		return "", invalid(ReasonEmailDomain, "the part after @ must be a domain such as example.se")
 	}
 	return s[:at+1] + domain, nil
 }
@@ -236,9 +235,9 @@ func ParsePhone(s string) (string, error) {
 	d, ok := digitsOf(body, " -()")
 	switch {
 	case !ok:
-		return "", errors.New("only digits, spaces, hyphens, parentheses and a leading + are allowed")
+		return "", invalid(ReasonChars, "only digits, spaces, hyphens, parentheses and a leading + are allowed")
 	case len(d) < 7 || len(d) > 15:
-		return "", errors.New("a telephone number has 7 to 15 digits")
+		return "", &InvalidError{Reason: ReasonLength, Min: 7, Max: 15, msg: "a telephone number has 7 to 15 digits"}
 	}
 	return s, nil
 }
@@ -247,7 +246,7 @@ func ParsePhone(s string) (string, error) {
 // 1000 to 9999).
 func ParseDate(s string) (string, error) {
 	s = strings.TrimSpace(s)
-	bad := errors.New("write the date as YYYY-MM-DD, a real calendar date")
+	bad := invalid(ReasonDate, "write the date as YYYY-MM-DD, a real calendar date")
 	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
 		return "", bad
 	}
@@ -262,20 +261,20 @@ func ParseDate(s string) (string, error) {
 // control characters other than newline and tab (when multiline).
 func checkText(s string, max int, multiline bool) error {
 	if !utf8.ValidString(s) {
-		return errors.New("the text is not valid UTF-8")
+		return invalid(ReasonUTF8, "the text is not valid UTF-8")
 	}
 	if len(s) > max {
-		return errors.New("too long")
+		return &InvalidError{Reason: ReasonTooLong, Max: max, msg: "too long"}
 	}
 	for _, r := range s {
 		if r == '\n' || r == '\t' {
 			if multiline {
 				continue
 			}
-			return errors.New("must be one line")
+			return invalid(ReasonOneLine, "must be one line")
 		}
 		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
-			return errors.New("contains control characters")
+			return invalid(ReasonControl, "contains control characters")
 		}
 	}
 	return nil

@@ -15,6 +15,9 @@
 // (the first run, shared with valv init); airgap.go reads the network
 // interfaces from /sys.
 //
+// errors.go names the classes of errors the window words for the person
+// at the screen; Classify makes an engine error's class errors.Is-able.
+//
 // PINs, PUKs and recovery keys are passed through to the card or the
 // store and never kept, logged or put into an error.
 package service
@@ -127,7 +130,7 @@ func (s *Service) vault() (*store.Vault, error) {
 		return s.v, nil
 	}
 	if _, err := os.Stat(s.vaultDir); err != nil {
-		return nil, fmt.Errorf("there is no vault in %s: create one with valv init, or choose the vault folder with --vault", s.vaultDir)
+		return nil, &Error{Kind: ErrNoVault, Err: fmt.Errorf("there is no vault in %s: create one with valv init, or choose the vault folder with --vault", s.vaultDir)}
 	}
 	v, err := store.Open(s.vaultDir)
 	if err != nil {

@@ -123,7 +123,7 @@ func (s *Service) EnrolCard(e CardEnrolment) (ID, error) {
 		return ID{}, err
 	}
 	if !sess.IsAdmin() {
-		return ID{}, errors.New("only an admin (or the recovery key) can enrol a card")
+		return ID{}, &Error{Kind: ErrNotAdmin, Err: errors.New("only an admin (or the recovery key) can enrol a card")}
 	}
 	if err := sess.CheckEnrolment(e.Staff); err != nil {
 		return ID{}, err

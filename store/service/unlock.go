@@ -7,6 +7,7 @@ import (
 
 	"github.com/valv-vault/valv/crypto/card"
 	"github.com/valv-vault/valv/crypto/recovery"
+	"github.com/valv-vault/valv/store"
 )
 
 // maxRecoveryFile bounds a recovery key file, as the CLI does.
@@ -86,7 +87,7 @@ func (s *Service) UnlockRecovery(keyFile []byte) error {
 		// A key typed from the printed sheet, in groups.
 		var typedErr error
 		if k, typedErr = recovery.ParseTyped(string(keyFile)); typedErr != nil {
-			return err
+			return &Error{Kind: ErrNotRecoveryKey, Err: err}
 		}
 	}
 	return s.unlockWith(k.Identity())
@@ -103,6 +104,9 @@ func (s *Service) unlockWith(id age.Identity) error {
 		return err
 	}
 	sess, err := v.Unlock(id, nil)
+	if errors.Is(err, store.ErrUnknownIdentity) {
+		return &Error{Kind: ErrWrongRecoveryKey, Err: err}
+	}
 	if err != nil {
 		return err
 	}
