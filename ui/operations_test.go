@@ -91,7 +91,8 @@ func TestFailedBackupShowsTheError(t *testing.T) {
 	svc.opsNow().backupErr = errors.New("backup: writing the backup: the medium is full (no space left on device); free some space or choose another medium")
 	test.Tap(s.backupB)
 	q.until(t, "the verdict", func() bool { return s.verdict.Visible() })
-	all := shows(t, w, "The backup failed and nothing was kept. backup: writing the backup: the medium is full")
+	all := shows(t, w, "The backup failed and nothing was kept. ")
+	shows(t, w, explain(svc.opsNow().backupErr)) // the reason, in words (a full disk)
 	if strings.Contains(all, "Backup written and verified") || s.verdict.Importance != widget.DangerImportance {
 		t.Fatalf("a failed backup reads as a success:\n%s", all)
 	}
@@ -247,7 +248,8 @@ func TestRestoreWizardUnsignedAndFailed(t *testing.T) {
 	o.restoreErr = errors.New("backup: /x is not empty; a restore goes into a new folder and never over a vault")
 	test.Tap(z.nextB)
 	q.until(t, "the failure", func() bool { return z.verdict.Visible() && !z.task.busy() })
-	shows(t, w, "The restore failed; what was written is removed. backup: /x is not empty")
+	shows(t, w, "The restore failed; what was written is removed. ")
+	shows(t, w, "/x is not empty")
 	if z.step != stepRestore || z.backB.Disabled() {
 		t.Fatal("after a failed restore the wizard cannot go back")
 	}

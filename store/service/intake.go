@@ -32,10 +32,6 @@ type (
 // IntakeExt ends the name of every sealed intake file.
 const IntakeExt = intake.Ext
 
-// ErrIntakeDamaged is wrapped by the error of an item or file that is
-// truncated, altered or sealed wrongly.
-var ErrIntakeDamaged = store.ErrIntakeDamaged
-
 // IntakeImport says what importing a folder did.
 type IntakeImport struct {
 	Files    int      // sealed intake files found
