@@ -1,0 +1,152 @@
+package backup
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/valv-vault/valv/store"
+)
+
+// Attacks of the November 2026 second review
+// (docs/security-review-2026-11-round2.md) on backups.
+
+// craftBackup makes what anyone can make: an age file to a public
+// recipient (the vault's recovery recipient), holding the given vault
+// files and a manifest signed by a key of the attacker's own, listed as
+// an admin in the manifest's key holder list.
+func craftBackup(t testing.TB, to age.Recipient, vault store.ID, files [][2]any) []byte {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	must(t, err)
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	must(t, err)
+	by := store.HolderID(randomID())
+	m := Manifest{Format: FormatName, Version: FormatVersion, App: "attacker", Backup: store.ID(randomID()), Vault: vault,
+		Created: time.Now().UTC(), By: by, Recovery: "age1x",
+		Holders: []Holder{{ID: by, Serial: 1, Role: store.RoleAdmin, Recipient: "age1yubikey1x", SigningKey: der}}}
+	var tb bytes.Buffer
+	tw := tar.NewWriter(&tb)
+	put := func(name string, b []byte) {
+		must(t, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Size: int64(len(b)), Mode: 0o600}))
+		_, err := tw.Write(b)
+		must(t, err)
+	}
+	for _, f := range files {
+		name, b := f[0].(string), f[1].([]byte)
+		sum := sha256.Sum256(b)
+		kind := "compartment"
+		if name == store.DirectoryFile {
+			kind = "directory"
+		}
+		m.Files = append(m.Files, File{Name: name, Kind: kind, Size: int64(len(b)), SHA256: hex.EncodeToString(sum[:])})
+		put(name, b)
+	}
+	mb, err := json.Marshal(&m)
+	must(t, err)
+	put(ManifestName, mb)
+	put(SignatureName, ed25519.Sign(priv, mb))
+	must(t, tw.Close())
+	var out bytes.Buffer
+	aw, err := age.Encrypt(&out, to)
+	must(t, err)
+	_, err = aw.Write(tb.Bytes())
+	must(t, err)
+	must(t, aw.Close())
+	return out.Bytes()
+}
+
+// crashingBolt returns a bbolt file whose meta pages are intact (their
+// checksums verify, so it opens) but whose tree pages say they are
+// neither branch nor leaf: reading a bucket makes bbolt panic.
+func crashingBolt(t testing.TB) []byte {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "x.valv")
+	db, err := bolt.Open(p, 0o600, nil)
+	must(t, err)
+	must(t, db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket([]byte("meta"))
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte("kind"), []byte("directory"))
+	}))
+	must(t, db.Close())
+	b, err := os.ReadFile(p)
+	must(t, err)
+	ps := int(binary.LittleEndian.Uint32(b[16+8:]))
+	for off := 2 * ps; off+ps <= len(b); off += ps {
+		if fl := binary.LittleEndian.Uint16(b[off+8:]); fl == 0x01 || fl == 0x02 { // branch, leaf
+			binary.LittleEndian.PutUint16(b[off+8:], 0x40)
+		}
+	}
+	return b
+}
+
+// TestRestoreCraftedBoltNoCrash (R2-M2): a backup anyone can make (to
+// the public recovery recipient, signed by a key of their own) whose
+// directory.valv makes bbolt panic when read. Restored without a vault
+// at hand (as after losing the machine: the signature is checked only
+// against the backup's own key list), it must fail with an error that
+// says the file is damaged, not crash Valv, and leave nothing behind.
+func TestRestoreCraftedBoltNoCrash(t *testing.T) {
+	rec, err := age.GenerateX25519Identity()
+	must(t, err)
+	vault := store.ID(randomID())
+	for name, file := range map[string][]byte{"bad page type": crashingBolt(t), "cut short": cutBolt(t)} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), FileName(vault, time.Now(), 1))
+			must(t, os.WriteFile(path, craftBackup(t, rec.Recipient(), vault, [][2]any{{store.DirectoryFile, file}}), 0o600))
+			into := filepath.Join(t.TempDir(), "restored")
+			_, err = Restore(path, into, RestoreOptions{ReadOptions: ReadOptions{Identities: []age.Identity{rec}}})
+			if !errors.Is(err, ErrNotVerified) || !strings.Contains(err.Error(), "damaged") {
+				t.Fatalf("a crafted backup with a damaged vault file: %v", err)
+			}
+			if _, serr := os.Stat(into); !os.IsNotExist(serr) {
+				t.Errorf("the failed restore left %s behind (%v)", into, serr)
+			}
+		})
+	}
+}
+
+// cutBolt returns a bbolt file cut after its meta pages: they are intact,
+// the tree they point to lies past the end (reading it would fault).
+func cutBolt(t testing.TB) []byte {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "x.valv")
+	db, err := bolt.Open(p, 0o600, nil)
+	must(t, err)
+	must(t, db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket([]byte("meta"))
+		if err != nil {
+			return err
+		}
+		for i := range 2000 {
+			if err := b.Put(fmt.Appendf(nil, "key %05d", i), bytes.Repeat([]byte{1}, 100)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	must(t, db.Close())
+	b, err := os.ReadFile(p)
+	must(t, err)
+	ps := int(binary.LittleEndian.Uint32(b[16+8:]))
+	return b[:4*ps]
+}
