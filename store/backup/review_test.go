@@ -150,3 +150,46 @@ func cutBolt(t testing.TB) []byte {
 	ps := int(binary.LittleEndian.Uint32(b[16+8:]))
 	return b[:4*ps]
 }
+
+// TestRotationFutureNamesKeepGenuine (R2-L1): rotation goes by names
+// alone. Files named for a time in the future (planted by whoever can
+// write to the medium, or backups made on a machine whose clock was far
+// ahead) must not count as the newest backups: seven of them would make
+// the default policy delete every genuine backup but the monthly ones.
+// They are kept and reported, and never deleted either.
+func TestRotationFutureNamesKeepGenuine(t *testing.T) {
+	dir := t.TempDir()
+	a := store.ID{0xa}
+	now := time.Now().UTC()
+	var genuine []string
+	for i := range 7 {
+		n := FileName(a, now.Add(-time.Duration(i)*24*time.Hour), 1)
+		genuine = append(genuine, n)
+		must(t, os.WriteFile(filepath.Join(dir, n), []byte("age-encryption.org/v1\n"), 0o600))
+	}
+	var future []string
+	for i := range 7 {
+		n := FileName(a, time.Date(2099, 12, 31, 23, 59, i, 0, time.UTC), 1)
+		future = append(future, n)
+		must(t, os.WriteFile(filepath.Join(dir, n), []byte("age-encryption.org/v1\n"), 0o600))
+	}
+	r, err := PlanRotation(dir, a, Policy{Keep: DefaultKeep, Monthly: DefaultMonthly})
+	must(t, err)
+	for _, d := range r.Delete {
+		t.Errorf("rotation deletes %s", filepath.Base(d.Path))
+	}
+	kept := map[string]string{}
+	for _, k := range r.Keep {
+		kept[filepath.Base(k.Path)] = k.Reason
+	}
+	for _, n := range genuine {
+		if !strings.HasPrefix(kept[n], "one of the last") {
+			t.Errorf("genuine %s: %q", n, kept[n])
+		}
+	}
+	for _, n := range future {
+		if !strings.Contains(kept[n], "future") {
+			t.Errorf("future-dated %s: %q", n, kept[n])
+		}
+	}
+}
