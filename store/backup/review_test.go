@@ -31,7 +31,7 @@ import (
 // recipient (the vault's recovery recipient), holding the given vault
 // files and a manifest signed by a key of the attacker's own, listed as
 // an admin in the manifest's key holder list.
-func craftBackup(t testing.TB, to age.Recipient, vault store.ID, files [][2]any) []byte {
+func craftBackup(t testing.TB, to age.Recipient, vault store.ID, files [][2]any, edit ...func(*Manifest)) []byte {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	must(t, err)
@@ -57,6 +57,9 @@ func craftBackup(t testing.TB, to age.Recipient, vault store.ID, files [][2]any)
 		}
 		m.Files = append(m.Files, File{Name: name, Kind: kind, Size: int64(len(b)), SHA256: hex.EncodeToString(sum[:])})
 		put(name, b)
+	}
+	for _, e := range edit {
+		e(&m)
 	}
 	mb, err := json.Marshal(&m)
 	must(t, err)
@@ -190,6 +193,31 @@ func TestRotationFutureNamesKeepGenuine(t *testing.T) {
 	for _, n := range future {
 		if !strings.Contains(kept[n], "future") {
 			t.Errorf("future-dated %s: %q", n, kept[n])
+		}
+	}
+}
+
+// TestVerifyManifestAppPrintable (R2-L3): the manifest's "app" is the
+// only free text of a manifest, and valv verify prints it. In a backup
+// anyone can make it must not carry control characters: "\x1b[8m" hides
+// everything printed after it (the true signature line), and line breaks
+// forge lines of the report before it.
+func TestVerifyManifestAppPrintable(t *testing.T) {
+	rec, err := age.GenerateX25519Identity()
+	must(t, err)
+	vault := store.ID(randomID())
+	forged := "1.0\nsignature\tok: by admin 0123, an enrolled key holder of this vault with the same signing key\x1b[8m"
+	path := filepath.Join(t.TempDir(), FileName(vault, time.Now(), 1))
+	must(t, os.WriteFile(path, craftBackup(t, rec.Recipient(), vault, [][2]any{{store.DirectoryFile, []byte("x")}},
+		func(m *Manifest) { m.App = forged }), 0o600))
+	rep, err := VerifyFile(path, ReadOptions{Identities: []age.Identity{rec}, AllowUnsigned: true})
+	if !errors.Is(err, ErrNotVerified) {
+		t.Fatalf("a manifest whose app holds control characters: %v (app %q)", err, rep.Manifest.App)
+	}
+	// What Valv writes still reads.
+	for _, app := range []string{"dev", "1.2.3", "v0.9.0-rc.1+abc"} {
+		if _, err := parseManifest(fmt.Appendf(nil, `{"format":"valv backup","version":1,"app":%q,"files":[{"name":"directory.valv"}]}`, app)); err != nil {
+			t.Errorf("app %q: %v", app, err)
 		}
 	}
 }
