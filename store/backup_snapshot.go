@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -206,8 +207,14 @@ type FileInfo struct {
 // migration, no sweep), and returns its kind, vault id and audit log head
 // (see LogHead). Restoring a backup uses it to compare the files with the
 // backup's manifest before the vault is opened.
-func ReadFileInfo(path string) (FileInfo, error) {
-	if _, err := os.Stat(path); err != nil {
+//
+// The file may be crafted (a backup anyone can encrypt to the recovery
+// recipient): it is checked whole first (every page reachable, of its
+// type, within the file: bbolt's Tx.Check), and a page that makes bbolt
+// panic is an error that says the file is damaged, never a crash.
+func ReadFileInfo(path string) (fi FileInfo, err error) {
+	st, err := os.Stat(path)
+	if err != nil {
 		return FileInfo{}, err
 	}
 	db, err := bolt.Open(path, fileMode, &bolt.Options{ReadOnly: true, Timeout: lockTimeout})
@@ -215,8 +222,28 @@ func ReadFileInfo(path string) (FileInfo, error) {
 		return FileInfo{}, fmt.Errorf("store: %s does not open as a vault file: %w", path, err)
 	}
 	defer db.Close()
-	var fi FileInfo
+	damaged := fmt.Errorf("store: %s is damaged: its pages do not read as a vault file", path)
+	// A fault in the mapping (a page past the end of the file) becomes a
+	// panic of this goroutine, and every panic an error.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			fi, err = FileInfo{}, damaged
+		}
+	}()
 	err = db.View(func(tx *bolt.Tx) error {
+		if tx.Size() > st.Size() {
+			return damaged // its pages reach past its end
+		}
+		var bad error
+		for err := range tx.Check() { // drained: it reads the mapping until it ends
+			if bad == nil {
+				bad = err
+			}
+		}
+		if bad != nil {
+			return damaged
+		}
 		m := tx.Bucket(bMeta)
 		if m == nil {
 			return fmt.Errorf("store: %s is not a vault file", path)
@@ -235,6 +262,7 @@ func ReadFileInfo(path string) (FileInfo, error) {
 		if copy(fi.Vault[:], m.Get(kVaultID)) != len(fi.Vault) {
 			return fmt.Errorf("store: %s has no vault id; the file is damaged", path)
 		}
+		var err error
 		fi.Log, err = txLogHead(tx)
 		return err
 	})

@@ -55,7 +55,7 @@ var IntakeHolder = HolderID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
 var (
 	bIntake       = []byte("intake")        // item id → age file to the compartment recipient: the item record (JSON)
 	bIntakeChunks = []byte("intake-chunks") // item id ‖ u64(index) → ≤ 1 MiB of the item's age file
-	bIntakeSeen   = []byte("intake-seen")   // SHA-256 of an imported age file's header → item id
+	bIntakeSeen   = []byte("intake-seen")   // SHA-256 of an imported age file (all of it) → item id
 	bIntakeAudit  = []byte("intake-audit")  // random id → age file to the compartment recipient: a pending intake-import entry (JSON)
 )
 
@@ -126,7 +126,9 @@ func (p *stanzaProbe) Unwrap(s []*age.Stanza) ([]byte, error) {
 // a crash leaves no partial item (the next opening of the file deletes
 // its chunks).
 //
-// A file imported before is refused with *IntakeImportedError; one for
+// A file imported before (the same bytes of age file: its SHA-256 is the
+// fingerprint) is refused with *IntakeImportedError (found at the last
+// commit; what was written is deleted); one for
 // no compartment of this vault with an error wrapping
 // ErrIntakeNotForVault; a malformed, truncated or lengthened one with an
 // error wrapping ErrIntakeDamaged. Nothing stored is touched by a
@@ -168,7 +170,6 @@ func (v *Vault) ImportIntake(ctx context.Context, src io.ReadSeeker, progress fu
 	if err := intake.CheckStanzas(env, probe.stanzas); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrIntakeDamaged, err)
 	}
-	seenKey := sha256.Sum256(hdr)
 
 	// The compartments it is for.
 	ids, err := v.CompartmentIDs()
@@ -210,17 +211,24 @@ func (v *Vault) ImportIntake(ctx context.Context, src io.ReadSeeker, progress fu
 			ErrIntakeNotForVault, strings.Join(env.Recipients(), ", "), also)
 	}
 
+	// The fingerprint is the SHA-256 of the whole age file, not of its
+	// header only: a copy altered after the header (which no check
+	// without a key can see) must not make the genuine file "already
+	// imported". It is known once the file has been read, so a file
+	// imported before is found at the last commit (and its chunks
+	// deleted): the common case, a new file, is read once.
 	var receipts []IntakeReceipt
 	var seen error
 	for _, t := range targets {
-		if item, ok := intakeSeen(t.db, seenKey[:]); ok {
-			seen = &IntakeImportedError{Item: item, Compartment: t.cid}
-			continue
-		}
 		if _, err := src.Seek(env.Size, io.SeekStart); err != nil {
 			return receipts, err
 		}
-		r, err := v.importIntake(ctx, t.cid, t.db, t.to, io.LimitReader(src, env.Length), env.Length, seenKey[:], progress)
+		r, err := v.importIntake(ctx, t.cid, t.db, t.to, io.LimitReader(src, env.Length), env.Length, progress)
+		var imported *IntakeImportedError
+		if errors.As(err, &imported) {
+			seen = err
+			continue
+		}
 		if err != nil {
 			return receipts, err
 		}
@@ -232,26 +240,12 @@ func (v *Vault) ImportIntake(ctx context.Context, src io.ReadSeeker, progress fu
 	return receipts, nil
 }
 
-func intakeSeen(db *bolt.DB, key []byte) (IntakeID, bool) {
-	var item IntakeID
-	var ok bool
-	db.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bIntakeSeen); b != nil {
-			if v := b.Get(key); v != nil {
-				copy(item[:], v)
-				ok = true
-			}
-		}
-		return nil
-	})
-	return item, ok
-}
-
 // importIntake streams one age file into a compartment's intake.
-func (v *Vault) importIntake(ctx context.Context, cid CompartmentID, db *bolt.DB, to *age.X25519Recipient, r io.Reader, length int64, seenKey []byte, progress func(int64)) (IntakeReceipt, error) {
+func (v *Vault) importIntake(ctx context.Context, cid CompartmentID, db *bolt.DB, to *age.X25519Recipient, r io.Reader, length int64, progress func(int64)) (IntakeReceipt, error) {
 	id := newID()
 	w := &chunkWriter{ctx: ctx, db: db, id: id, bucket: bIntakeChunks}
 	buf := make([]byte, 256<<10)
+	sum := sha256.New()
 	var done int64
 	for {
 		if err := ctx.Err(); err != nil {
@@ -260,7 +254,13 @@ func (v *Vault) importIntake(ctx context.Context, cid CompartmentID, db *bolt.DB
 		}
 		n, rerr := r.Read(buf)
 		if n > 0 {
-			if _, err := w.Write(buf[:n]); err != nil {
+			// Hash beside the write (both only read buf): SHA-256 would
+			// otherwise add a third to an import's time.
+			hashed := make(chan struct{})
+			go func(p []byte) { sum.Write(p); close(hashed) }(buf[:n])
+			_, err := w.Write(buf[:n])
+			<-hashed
+			if err != nil {
 				abortIntake(w)
 				return IntakeReceipt{}, err
 			}
@@ -281,6 +281,7 @@ func (v *Vault) importIntake(ctx context.Context, cid CompartmentID, db *bolt.DB
 		abortIntake(w)
 		return IntakeReceipt{}, fmt.Errorf("%w: it changed while it was imported; import it again", ErrIntakeDamaged)
 	}
+	seenKey := sum.Sum(nil)
 	w.close()
 	now := v.now()
 	rec := intakeRecord{Item: id, Received: now.UTC(), Length: length}

@@ -71,7 +71,7 @@ func listMedia(stdout io.Writer) error {
 		if m.ReadOnly {
 			flags = "\tread-only"
 		}
-		fmt.Fprintf(stdout, "%s\t%s\t%s\t%s free\t%s (%s)%s\n", m.MountPoint, m.Label, sizeString(m.Size), free, m.Device, m.FSType, flags)
+		fmt.Fprintf(stdout, "%s\t%s\t%s\t%s free\t%s (%s)%s\n", media.Printable(m.MountPoint), m.Label, sizeString(m.Size), free, m.Device, media.Printable(m.FSType), flags)
 	}
 	return nil
 }

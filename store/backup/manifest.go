@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/valv-vault/valv/store"
@@ -32,6 +33,8 @@ const (
 	// holders: a few KiB).
 	maxManifest = 4 << 20
 	maxSig      = 1 << 10
+	// maxApp bounds the manifest's "app" (a version such as 1.2.3).
+	maxApp = 64
 )
 
 // A Manifest describes a backup: what it holds, where each audit log
@@ -115,6 +118,9 @@ func parseManifest(p []byte) (*Manifest, error) {
 		return nil, fmt.Errorf("the manifest has no valid version (%d)", m.Version)
 	case len(m.Files) == 0 || m.Files[0].Name != store.DirectoryFile:
 		return nil, errors.New("the manifest does not list the directory first")
+	case len(m.App) > maxApp || strings.ContainsFunc(m.App, func(r rune) bool { return r < 0x20 || r > 0x7e }):
+		// It is printed (valv verify): no control sequences, no lines.
+		return nil, fmt.Errorf("the manifest's app version is not %d or fewer printable ASCII characters", maxApp)
 	}
 	seen := map[string]bool{}
 	for _, f := range m.Files {

@@ -7,9 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/valv-vault/valv/store"
 )
+
+// rotationNow is the clock rotation compares backup names with.
+var rotationNow = time.Now
 
 // A Policy says which backups of a vault rotation keeps: the Keep newest,
 // and the newest of each of the Monthly most recent calendar months (UTC)
@@ -48,8 +52,10 @@ type RotatedFile struct {
 // PlanRotation applies the policy to the backups of vault in dir (all
 // vaults' if vault is the zero id, each vault on its own). It looks only
 // at files named like Valv's backups (see FileName); any other file, and
-// a backup being written, is never touched. At least one backup of each
-// vault is always kept.
+// a backup being written, is never touched; nor is a name dated more
+// than a day after now (kept, with a reason that says so, and not
+// counted among the newest). At least one backup of each vault is always
+// kept.
 func PlanRotation(dir string, vault store.ID, p Policy) (*Rotation, error) {
 	if p.Keep < 1 {
 		return nil, errors.New("backup: rotation must keep at least the newest backup (--keep 1 or more)")
@@ -62,6 +68,11 @@ func PlanRotation(dir string, vault store.ID, p Policy) (*Rotation, error) {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	byVault := map[store.ID][]RotatedFile{}
+	r := &Rotation{}
+	// A name dated after tomorrow is not counted: it would push genuine
+	// backups out of the last N (files planted on the medium, or made on
+	// a machine whose clock was ahead). It is kept, and said.
+	future := rotationNow().Add(24 * time.Hour)
 	for _, e := range ents {
 		if !e.Type().IsRegular() {
 			continue
@@ -70,9 +81,14 @@ func PlanRotation(dir string, vault store.ID, p Policy) (*Rotation, error) {
 		if !ok || (vault != (store.ID{}) && n.Vault != vault) {
 			continue
 		}
-		byVault[n.Vault] = append(byVault[n.Vault], RotatedFile{Path: filepath.Join(dir, e.Name()), Name: n})
+		f := RotatedFile{Path: filepath.Join(dir, e.Name()), Name: n}
+		if n.Time.After(future) {
+			f.Reason = "dated in the future: kept and not counted; check the clock of the machine that made it"
+			r.Keep = append(r.Keep, f)
+			continue
+		}
+		byVault[n.Vault] = append(byVault[n.Vault], f)
 	}
-	r := &Rotation{}
 	for _, fs := range byVault {
 		// Newest first.
 		slices.SortFunc(fs, func(a, b RotatedFile) int {

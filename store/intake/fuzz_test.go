@@ -65,3 +65,20 @@ func FuzzHeader(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSafeName: whatever name a sender's file system gives, SafeName
+// makes one that CheckName accepts, and leaves a valid name alone.
+func FuzzSafeName(f *testing.F) {
+	for _, s := range []string{"Avtal.pdf", "../../etc/passwd", `C:\Users\a\b.pdf`, " ", "..", "a\x00b", "\u202egpj.exe", "\xff\xfe", "x\u00a0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		safe := SafeName(name)
+		if err := CheckName(safe); err != nil {
+			t.Fatalf("SafeName(%q) = %q: %v", name, safe, err)
+		}
+		if CheckName(name) == nil && safe != name {
+			t.Fatalf("SafeName changed the valid name %q to %q", name, safe)
+		}
+	})
+}

@@ -14,16 +14,18 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 )
 
 // A Medium is a mounted file system on a removable device.
 type Medium struct {
-	MountPoint string
+	MountPoint string // the real path: print it with Printable
 	Device     string // the block device's name: sdb1, dm-0, mmcblk0p1
 	Disk       string // the disk it is on: sdb, mmcblk0
-	Label      string // the file system's label, or the mount point's base name
+	Label      string // the file system's label, or the mount point's base name; control characters shown as U+FFFD
 	FSType     string
 	Size       int64 // bytes of the device
 	Free       int64 // bytes available for writing (-1 if unknown)
@@ -136,7 +138,7 @@ func (s System) Find() ([]Medium, error) {
 		md.Size = readInt(filepath.Join(s.Sys, "class", "block", name, "size")) * 512
 		md.Label = labels[name]
 		if md.Label == "" {
-			md.Label = filepath.Base(m.MountPoint)
+			md.Label = cleanLabel(filepath.Base(m.MountPoint))
 		}
 		free := s.Free
 		if free == nil {
@@ -215,9 +217,36 @@ func (s System) labels() map[string]string {
 		if err != nil {
 			continue
 		}
-		out[filepath.Base(target)] = unescapeHex(e.Name())
+		out[filepath.Base(target)] = cleanLabel(unescapeHex(e.Name()))
 	}
 	return out
+}
+
+// cleanLabel makes a label fit to show: whoever formatted the medium
+// chose it, so a control character, a bidirectional control or a byte
+// that is not UTF-8 becomes U+FFFD.
+func cleanLabel(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unsafeRune(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(s, string(utf8.RuneError)))
+}
+
+func unsafeRune(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
+}
+
+// Printable returns a mount point (or any name from the system) as it
+// can be printed: itself if it holds only printable UTF-8, else quoted
+// with Go's escapes (strconv.Quote), so that a crafted name cannot send
+// control sequences to a terminal or forge a line of output.
+func Printable(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, unsafeRune) {
+		return s
+	}
+	return strconv.Quote(s)
 }
 
 // unescapeHex undoes udev's \xNN escapes.

@@ -164,3 +164,35 @@ func FuzzParseMountinfo(f *testing.F) {
 		unescapeHex(s)
 	})
 }
+
+// TestLabelsPrintable (R2-L2): a file system label is chosen by whoever
+// formatted the stick, and a mount point is made from it. Neither may
+// carry terminal control sequences, line breaks or bidirectional
+// overrides into what "valv backup --media" prints (a forged line, a
+// retitled terminal, a name shown reversed).
+func TestLabelsPrintable(t *testing.T) {
+	sys, byLabel := fixtureSys(t)
+	os.Remove(filepath.Join(byLabel, `VALV\x20BACKUP`))
+	if err := os.Symlink("../../sdb1", filepath.Join(byLabel, `\x1b]0;owned\x07EVIL\x0a\x2fmedia\x2fx\x09\xe2\x80\xaegpj.exe`)); err != nil {
+		t.Fatal(err)
+	}
+	mi := filepath.Join(t.TempDir(), "mountinfo")
+	if err := os.WriteFile(mi, []byte(`40 27 8:17 / /media/anna/A\033[2J\012fake\134line rw - vfat /dev/sdb1 rw`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := System{Mountinfo: mi, Sys: sys, ByLabel: byLabel, Free: func(string) (int64, error) { return 1, nil }}.Find()
+	if err != nil || len(got) != 1 {
+		t.Fatalf("%v %+v", err, got)
+	}
+	if want := "/media/anna/A\x1b[2J\nfake\\line"; got[0].MountPoint != want {
+		t.Errorf("mount point %q, want %q (the real path)", got[0].MountPoint, want)
+	}
+	for _, s := range []string{got[0].Label, Printable(got[0].MountPoint)} {
+		if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\u202e' }) {
+			t.Errorf("%q holds a control character", s)
+		}
+	}
+	if Printable("/media/anna/VALV BACKUP") != "/media/anna/VALV BACKUP" {
+		t.Error("a plain path is changed")
+	}
+}
