@@ -81,6 +81,7 @@ func newDocumentViewer(p *documentsPanel, doc Document, pass string) *documentVi
 func (v *documentViewer) fail(err error) {
 	setError(v.errLabel, explainDocument(err))
 	v.setBody(widget.NewLabel(""))
+	trace("viewer failed")
 }
 
 func (v *documentViewer) setBody(o fyne.CanvasObject) {
@@ -109,6 +110,7 @@ func (v *documentViewer) show(pager *fyne.Container) {
 			top = more
 		}
 		v.setBody(container.NewBorder(top, nil, nil, nil, container.NewScroll(v.text)))
+		trace("viewer loaded")
 	case service.ContentImage:
 		img, err := v.p.w.svc.PreviewImage(v.data.Data)
 		if err != nil {
@@ -119,6 +121,7 @@ func (v *documentViewer) show(pager *fyne.Container) {
 		ci.FillMode = canvas.ImageFillContain
 		ci.ScaleMode = canvas.ImageScaleSmooth
 		v.setBody(ci)
+		trace("viewer loaded")
 	case service.ContentPDF:
 		pager.Show()
 		v.showPage(1)
@@ -158,6 +161,7 @@ func (v *documentViewer) showPage(n int) {
 			ci := canvas.NewImageFromImage(pg.Image)
 			ci.FillMode = canvas.ImageFillContain
 			v.setBody(ci)
+			trace("viewer loaded")
 		})
 	})
 }

@@ -79,7 +79,9 @@ type documentsPanel struct {
 // transfer is a running import or export. Its progress is written by the
 // transfer's goroutine and read by the UI's.
 type transfer struct {
+	kind        string // "import" or "export", for the test trace
 	name        string
+	tracedPct   int // the percentage last traced
 	cancel      context.CancelFunc
 	done, total atomic.Int64
 	pending     atomic.Bool // a bar update is queued
@@ -90,6 +92,7 @@ func (w *Window) openDocuments(code Code) {
 	w.closeDocuments()
 	w.docs = newDocumentsPanel(w, code)
 	w.show(w.docs.content)
+	w.docs.load() // after w.docs is set: a drop may come with the list
 }
 
 // closeDocuments cancels a running transfer and drops the document
@@ -144,7 +147,6 @@ func newDocumentsPanel(w *Window, code Code) *documentsPanel {
 	hint.Importance = widget.LowImportance
 	top := container.NewVBox(bar, hint, p.transfer, p.notice, p.errLabel)
 	p.content = container.NewBorder(top, nil, nil, nil, container.NewVScroll(p.list))
-	p.load()
 	return p
 }
 
@@ -163,6 +165,8 @@ func (p *documentsPanel) load() {
 			}
 			p.docs = docs
 			p.showList()
+			trace("documents rows=%d", len(docs))
+			p.w.dropTestFiles() // the test drop (trace.go); nothing without VALV_TEST_TRACE=1
 		})
 	})
 }
@@ -275,7 +279,7 @@ func (p *documentsPanel) nextImport() {
 // follows it and Cancel stops it.
 func (p *documentsPanel) startImport(name string, r io.ReadCloser, size int64) {
 	ctx, cancel := context.WithCancel(context.Background())
-	t := p.begin(cancel, name, size, T("docs.importing", map[string]any{"Name": name}))
+	t := p.begin(cancel, "import", name, size, T("docs.importing", map[string]any{"Name": name}))
 	svc, code := p.w.svc, p.code
 	go func() {
 		_, err := svc.AddDocument(ctx, code, name, r, size, p.progress(t), "")
@@ -285,6 +289,7 @@ func (p *documentsPanel) startImport(name string, r io.ReadCloser, size int64) {
 				return
 			}
 			p.end()
+			traceEnd(t, err)
 			switch {
 			case errors.Is(err, context.Canceled):
 				p.setNotice(T("docs.importcancelled", map[string]any{"Name": name}))
@@ -301,8 +306,8 @@ func (p *documentsPanel) startImport(name string, r io.ReadCloser, size int64) {
 }
 
 // begin shows the transfer bar for a new transfer.
-func (p *documentsPanel) begin(cancel context.CancelFunc, name string, total int64, what string) *transfer {
-	t := &transfer{name: name, cancel: cancel}
+func (p *documentsPanel) begin(cancel context.CancelFunc, kind, name string, total int64, what string) *transfer {
+	t := &transfer{kind: kind, name: name, cancel: cancel, tracedPct: -1}
 	t.total.Store(total)
 	p.running = t
 	p.setNotice("")
@@ -314,6 +319,7 @@ func (p *documentsPanel) begin(cancel context.CancelFunc, name string, total int
 	p.relayout()
 	p.attachB.Disable()
 	p.showList()
+	trace("%s started", kind)
 	return t
 }
 
@@ -352,8 +358,24 @@ func (p *documentsPanel) showProgress(t *transfer) {
 	done, total := t.done.Load(), t.total.Load()
 	if total > 0 {
 		p.bar.SetValue(min(1, float64(done)/float64(total)))
+		if pct := int(min(100, done*100/total)); pct != t.tracedPct {
+			t.tracedPct = pct
+			trace("%s progress %d%%", t.kind, pct)
+		}
 	}
 	p.transferLabel.SetText(T("docs.progress", map[string]any{"Name": t.name, "Done": humanSize(done), "Total": humanSize(total)}))
+}
+
+// traceEnd traces the end of t, which err ended.
+func traceEnd(t *transfer, err error) {
+	switch {
+	case err == nil:
+		trace("%s ended ok", t.kind)
+	case errors.Is(err, context.Canceled):
+		trace("%s ended cancelled", t.kind)
+	default:
+		trace("%s ended failed", t.kind)
+	}
 }
 
 // cancelTransfer stops the running import or export.
@@ -428,7 +450,7 @@ func (p *documentsPanel) startExport(doc Document, wc fyne.URIWriteCloser, pass 
 	p.closeSubscreens() // the bar is on the list
 	p.w.show(p.content)
 	ctx, cancel := context.WithCancel(context.Background())
-	t := p.begin(cancel, doc.Name, doc.Size, T("docs.exporting", map[string]any{"Name": doc.Name}))
+	t := p.begin(cancel, "export", doc.Name, doc.Size, T("docs.exporting", map[string]any{"Name": doc.Name}))
 	svc := p.w.svc
 	go func() {
 		err := svc.ExportDocument(ctx, doc, wc, p.progress(t), pass)
@@ -443,6 +465,7 @@ func (p *documentsPanel) startExport(doc Document, wc fyne.URIWriteCloser, pass 
 				return
 			}
 			p.end()
+			traceEnd(t, err)
 			switch {
 			case errors.Is(err, context.Canceled):
 				p.setNotice(T("docs.exportcancelled"))
@@ -473,6 +496,7 @@ func (p *documentsPanel) view(doc Document) {
 }
 
 func (p *documentsPanel) openViewer(doc Document, pass string) {
+	trace("viewer open")
 	p.closeSubscreens()
 	p.viewer = newDocumentViewer(p, doc, pass)
 	p.w.show(p.viewer.content)

@@ -23,8 +23,10 @@
 // class, service.Classify) and fieldText (field_errors.go: the customer
 // form's per-field reasons), in English or Swedish.
 //
-// trace.go is a test hook: with VALV_TEST_TRACE=1 the window says on
-// standard error when each screen is ready (for the Xvfb test).
+// trace.go holds the test hooks, both off without VALV_TEST_TRACE=1: the
+// window says on standard error when each screen is ready, and
+// VALV_TEST_DROP attaches files as if dropped on the window (for the
+// Xvfb test).
 //
 // Every engine call runs off the UI goroutine (background) and comes back
 // through fyne.Do. The window locks itself after IdleTimeout without

@@ -25,14 +25,31 @@ const demoPIN = "246810"
 // virtual X display, and drives it with xdotool the way a person would:
 // the unlock screen draws, the PIN is typed into the focused PIN entry and
 // Enter pressed, the customer list fills, Tab and Space open the first
-// customer, its detail loads, and SIGTERM quits leaving nothing behind.
-// Each step is confirmed by the window's test trace (ui/trace.go,
+// customer, its detail loads, its documents open, a letter and a 1 GiB
+// file are attached (the test drop, below), and while the 1 GiB import
+// runs a key press on View is handled: the test measures how long the
+// window took and checks that the import was still running. Cancel stops
+// the import and nothing of it is kept; SIGTERM quits leaving nothing
+// behind. Each step is confirmed by the window's test trace (ui/trace.go,
 // VALV_TEST_TRACE=1), not guessed from pixels, and photographed to
 // test-output/xvfb-STEP.png at the top of the repository. With
 // VALV_REQUIRE_DISPLAY=1 (make test) missing tools fail the test instead
 // of skipping it.
+//
+// The files are attached through the test drop (VALV_TEST_DROP,
+// ui/trace.go): Fyne's file dialog and X drag and drop are out of
+// xdotool's reach, so the documents panel is told to behave as if they
+// were dropped on the window, and imports them through the real drop
+// handler and the real, streamed import.
 func TestWindowUnderXvfb(t *testing.T) {
-	d := startDemoWindow(t)
+	files := t.TempDir()
+	letter := filepath.Join(files, "brev.txt")
+	if err := os.WriteFile(letter, []byte("Brev till kunden.\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(files, "stor.bin")
+	makeSparse(t, big, 1<<30)
+	d := startDemoWindow(t, "VALV_TEST_DROP="+letter+string(filepath.ListSeparator)+big)
 
 	d.waitTrace("unlock ready focus=pin", 90*time.Second)
 	unlockShot := d.waitDrawn("xvfb-unlock.png")
@@ -50,9 +67,145 @@ func TestWindowUnderXvfb(t *testing.T) {
 	d.xdotool("key", "Tab")
 	d.xdotool("key", "space")
 	d.waitTrace("detail loaded", 30*time.Second)
-	d.shotAfter("xvfb-detail.png", listShot)
+	detailShot := d.shotAfter("xvfb-detail.png", listShot)
 
+	d.importWhileClicking(detailShot)
 	d.stop()
+}
+
+// The keyboard paths of the documents test, which ui's
+// TestKeyboardDocumentsDuringImport walks on the same screens: change
+// both together.
+const (
+	// Tabs from a customer's detail to its Documents… button: the twelve
+	// selectable values of the record come first.
+	tabsToDocuments = 13
+	// Tabs from the text viewer to its back button: the selectable text
+	// comes first.
+	tabsToViewerBack = 2
+)
+
+// tabsToLastView is the Tabs from the documents list to the View button
+// of its last row while an import runs: View and Redact… of each row
+// before it (Export… is disabled while a transfer runs).
+func tabsToLastView(rows int) int { return 2*(rows-1) + 1 }
+
+// tabsToCancel is the Tabs from the documents list to Cancel while an
+// import runs: View and Redact… of every row, then the back button and
+// Lock (Attach is disabled).
+func tabsToCancel(rows int) int { return 2*rows + 3 }
+
+// importWhileClicking opens the documents of the customer shown and
+// checks the window stays responsive while a 1 GiB document imports
+// (the test drop attaches a letter, then the 1 GiB file): a key press on
+// the letter's View, sent while the import runs, opens the viewer; the
+// time from the press to the trace line saying so is logged and must
+// stay below a generous bound. Cancel then stops the import, and the
+// list has as many documents as before it.
+func (d *demoWindow) importWhileClicking(detailShot image.Image) {
+	t := d.t
+	d.keys(tabsToDocuments, "space")
+	before := d.waitRows()
+	d.waitTrace("import started", 30*time.Second)
+	d.waitTrace("import ended ok", 60*time.Second, "import ended")
+	d.waitTrace("import started", 30*time.Second, "import ended")
+	started := time.Now()
+	bigFrom := len(d.seen) // the trace lines of the 1 GiB import start here
+	rows := d.waitRows()
+	if rows != before+1 {
+		t.Fatalf("%d documents after attaching the letter, %d before\n%s", rows, before, d.log)
+	}
+	// Under way: at least 1 % imported.
+	for lastProgress(d.seen[bigFrom:]) < 1 {
+		d.waitTrace("import progress", 30*time.Second, "import ended")
+	}
+
+	// The press, while the 1 GiB import runs: Tab to the letter's View
+	// (the last row), then Space, timed from the moment before xdotool
+	// sends it to the moment the trace says the viewer opened.
+	d.keys(tabsToLastView(rows))
+	pressed := time.Now()
+	d.xdotool("key", "space")
+	d.waitTrace("viewer open", 10*time.Second, "import ended", "locked")
+	took := time.Since(pressed)
+	pct := lastProgress(d.seen[bigFrom:])
+	if pct < 1 || pct >= 100 {
+		t.Fatalf("the import was not running when the press was handled (last progress %d%%)\n%s", pct, d.log)
+	}
+	t.Logf("a key press on View was handled in %v, with the 1 GiB import at %d%%", took.Round(time.Millisecond), pct)
+	// Generous: xdotool's start, the X server and a loaded two-core
+	// machine are in it; a UI goroutine busy with the import would take
+	// seconds to minutes.
+	if took > time.Second {
+		t.Errorf("the press took %v to be handled during the import (bound 1 s)", took)
+	}
+	d.waitTrace("viewer loaded", 30*time.Second, "viewer failed", "import ended")
+
+	// Back to the list, still importing: photographed, then cancelled.
+	d.keys(tabsToViewerBack, "space")
+	if again := d.waitRows(); again != rows {
+		t.Fatalf("the list shows %d documents after the viewer, %d before\n%s", again, rows, d.log)
+	}
+	d.shotChanged("xvfb-importing.png", detailShot)
+	d.keys(tabsToCancel(rows), "space")
+	d.waitTrace("import ended cancelled", 60*time.Second, "import ended", "locked")
+	t.Logf("Cancel stopped the 1 GiB import at %d%%, %v after it started", lastProgress(d.seen[bigFrom:]), time.Since(started).Round(time.Millisecond))
+	if after := d.waitRows(); after != rows {
+		t.Fatalf("%d documents after the cancelled import, %d before it\n%s", after, rows, d.log)
+	}
+	if pct := lastProgress(d.seen[bigFrom:]); pct >= 100 {
+		t.Fatalf("the import reached %d%% before Cancel; it did not test cancelling\n%s", pct, d.log)
+	}
+}
+
+// keys presses Tab n times, then the keys after.
+func (d *demoWindow) keys(n int, after ...string) {
+	d.t.Helper()
+	args := []string{"key", "--delay", "30"}
+	for range n {
+		args = append(args, "Tab")
+	}
+	d.xdotool(append(args, after...)...)
+}
+
+// waitRows waits for the documents panel to list its documents and
+// returns how many.
+func (d *demoWindow) waitRows() int {
+	d.t.Helper()
+	line := d.waitTrace("documents rows=", 30*time.Second, "locked")
+	n, err := strconv.Atoi(strings.TrimPrefix(line, "documents rows="))
+	if err != nil {
+		d.t.Fatalf("trace %q\n%s", line, d.log)
+	}
+	return n
+}
+
+// lastProgress is the percentage of the last "import progress" line of
+// lines, or -1 without one.
+func lastProgress(lines []string) int {
+	for i := len(lines) - 1; i >= 0; i-- {
+		if s, ok := strings.CutPrefix(lines[i], "import progress "); ok {
+			if n, err := strconv.Atoi(strings.TrimSuffix(s, "%")); err == nil {
+				return n
+			}
+		}
+	}
+	return -1
+}
+
+// makeSparse makes a file of size zero bytes without writing them: the
+// file system reads holes as zeros at once.
+func makeSparse(t *testing.T, path string, size int64) {
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // demoWindow is `valv --demo`, with the test trace on, in a window on its
@@ -67,12 +220,14 @@ type demoWindow struct {
 	app        *exec.Cmd
 	exited     chan error
 	stopped    bool
-	demoTmp    string // the app's TMPDIR
+	demoTmp    string   // the app's TMPDIR
+	seen       []string // the trace lines waitTrace went through, without their prefix
 }
 
-// startDemoWindow builds valv, starts Xvfb and `valv --demo` on it, and
-// returns once the window is mapped. Both are killed when the test ends.
-func startDemoWindow(t *testing.T) *demoWindow {
+// startDemoWindow builds valv, starts Xvfb and `valv --demo` on it, with
+// env added to its environment, and returns once the window is mapped.
+// Both are killed when the test ends.
+func startDemoWindow(t *testing.T, env ...string) *demoWindow {
 	for _, tool := range []string{"Xvfb", "xdotool", "import"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			if os.Getenv("VALV_REQUIRE_DISPLAY") == "1" {
@@ -101,6 +256,7 @@ func startDemoWindow(t *testing.T) *demoWindow {
 	app.Env = append(os.Environ(), "DISPLAY="+d.display, "HOME="+home, "TMPDIR="+d.demoTmp,
 		"XDG_CONFIG_HOME="+filepath.Join(home, ".config"), "XDG_DATA_HOME="+filepath.Join(home, ".local/share"),
 		"LANG=en_US.UTF-8", "VALV_TEST_TRACE=1")
+	app.Env = append(app.Env, env...)
 	app.Stdout, app.Stderr = d.log, d.log
 	if err := app.Start(); err != nil {
 		t.Fatal(err)
@@ -138,6 +294,7 @@ func (d *demoWindow) waitTrace(want string, timeout time.Duration, failOn ...str
 			if !ok {
 				continue
 			}
+			d.seen = append(d.seen, line)
 			if strings.HasPrefix(line, want) {
 				return line
 			}
@@ -218,6 +375,27 @@ func (d *demoWindow) shotAfter(name string, before image.Image) image.Image {
 				changed, total, shot, d.log)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// shotChanged takes screenshots into test-output/name until the window
+// differs from before: for a screen that never settles, such as a
+// moving progress bar.
+func (d *demoWindow) shotChanged(name string, before image.Image) {
+	d.t.Helper()
+	shot := filepath.Join(outputDir(d.t), name)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		img := screenshot(d.t, d.display, shot)
+		changed, total := changedPixels(before, img, d.window())
+		if changed*50 > total {
+			d.t.Logf("screenshot %s: %d of %d pixels changed", shot, changed, total)
+			return
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("the window did not change within 20 s (%d of %d pixels changed); screenshot %s\n%s", changed, total, shot, d.log)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
