@@ -208,7 +208,7 @@ func TestAuditForgedCheckpoint(t *testing.T) {
 	c, db, err := s.comp(cid)
 	mustNoErr(t, err)
 	mustNoErr(t, db.Update(func(tx *bolt.Tx) error {
-		return writeCheckpoint(tx, c.kr, tv.v.id, cid.String(), tv.admin.info.idFor(t, tv), stranger.signer, tv.v.now())
+		return writeCheckpoint(tx, c.kr, tv.v.id, cid.String(), tv.admin.info.idFor(t, tv), stranger.signer, tv.v.now(), nil)
 	}))
 	s.signer = nil
 	mustNoErr(t, s.Lock())

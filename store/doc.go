@@ -98,9 +98,17 @@
 // [IntakeHolder], and chained at the compartment's next unlock.
 //
 // When a session with a signer (the card's slot 9C key) is locked, the
-// head of every log it wrote is signed as a [Checkpoint].
-// [Session.VerifyAudit] checks numbering, links, sealing, the head and
-// every checkpoint, and names the first bad entry ([AuditError]).
+// head of every log it wrote is signed as a [Checkpoint], chained to the
+// log's previous one (the sealed head names the newest), and recording
+// where the other files' logs end: a directory checkpoint every
+// compartment's, a compartment checkpoint the directory's
+// (checkpoint.go). [Session.VerifyAudit] checks numbering, links,
+// sealing, the head, every checkpoint and the chain, and each file's log
+// against the other files' records of it, and names the first bad entry
+// ([AuditError]). An admin or recovery unlock does not open a
+// compartment whose file is behind the directory's newest checkpoint (an
+// older copy put back), and fails with [ErrRolledBack] if the directory
+// is behind a compartment's (rollback.go).
 //
 // # Search
 //
@@ -135,6 +143,9 @@
 // Each file records its kind and format version. Opening an older file
 // runs its migrations (one function per version step, in one
 // transaction); a newer file is refused ([ErrNewerFormat]).
+//
+// Directory and compartment format 3 chained the checkpoints (the log
+// head names the newest); the migration from 2 converts nothing.
 //
 // Compartment format 2 added the `search` bucket: the migration from 1
 // makes it and marks the file; the first search with the key then writes

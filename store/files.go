@@ -23,8 +23,8 @@ const (
 	// DirectoryFormat and CompartmentFormat are the format versions this
 	// version of Valv writes. Older files are migrated when opened (see
 	// migrations); newer ones are refused.
-	DirectoryFormat   uint32 = 2 // 2: the anchors bucket (anchor.go)
-	CompartmentFormat uint32 = 2 // 2: the search bucket (search.go)
+	DirectoryFormat   uint32 = 3 // 2: the anchors bucket (anchor.go); 3: chained checkpoints (checkpoint.go)
+	CompartmentFormat uint32 = 3 // 2: the search bucket (search.go); 3: chained checkpoints (checkpoint.go)
 
 	fileMode   os.FileMode = 0o600
 	folderMode os.FileMode = 0o700
@@ -92,8 +92,8 @@ type migration func(tx *bolt.Tx) error
 // migrations[kind][v] upgrades a file of that kind from version v to v+1.
 // Tests add a fake version 0 to exercise the mechanism.
 var migrations = map[string]map[uint32]migration{
-	kindDirectory:   {1: migrateDirectoryAnchors},
-	kindCompartment: {1: migrateSearch},
+	kindDirectory:   {1: migrateDirectoryAnchors, 2: migrateChainedCheckpoints},
+	kindCompartment: {1: migrateSearch, 2: migrateChainedCheckpoints},
 }
 
 var (

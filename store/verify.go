@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
@@ -51,6 +52,19 @@ func (s *Session) VerifyAudit() ([]LogReport, error) {
 			reports = append(reports, verifyLogSafely(tx, cid.String(), c.kr, s.v.id, s.signingKey))
 			return nil
 		})
+	}
+	// What each log's checkpoints recorded of the others (rollback.go),
+	// and the compartments not opened because their file is missing,
+	// damaged or behind.
+	s.crossCheck(reports)
+	problems := slices.Collect(maps.Keys(s.problems))
+	slices.SortFunc(problems, func(a, b CompartmentID) int { return slices.Compare(a[:], b[:]) })
+	for _, cid := range problems {
+		ae := s.rolledBack[cid]
+		if ae == nil {
+			ae = &AuditError{Log: cid.String(), Reason: "not verified: " + s.problems[cid]}
+		}
+		reports = append(reports, LogReport{Log: cid.String(), Err: ae})
 	}
 	var first error
 	for _, r := range reports {
