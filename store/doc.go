@@ -60,7 +60,10 @@
 //     compartment or purpose does not open.
 //   - A customer's current version and its code index entry and lookup
 //     tag are written in one transaction with the audit entry that
-//     records the change. A read (view, reveal, history, list) is returned
+//     records the change (add: version 1, edit: the new version), so the
+//     log says which version is current: a read refuses one its history
+//     has passed, and VerifyAudit one its log has passed
+//     (record_versions.go). A read (view, reveal, history, list) is returned
 //     only if its audit entry was committed.
 //   - A compartment's grants, its wrapped key and their keyed tag change
 //     together; the compartment file is authoritative, the directory's

@@ -49,7 +49,13 @@ func (s *Session) VerifyAudit() ([]LogReport, error) {
 			return nil, err
 		}
 		db.View(func(tx *bolt.Tx) error {
-			reports = append(reports, verifyLogSafely(tx, cid.String(), c.kr, s.v.id, s.signingKey))
+			r := verifyLogSafely(tx, cid.String(), c.kr, s.v.id, s.signingKey)
+			if r.Err == nil {
+				// Each record against the version its log recorded
+				// (record_versions.go).
+				r.Err = safely(cid.String(), func() *AuditError { return verifyRecordVersions(tx, c.kr, cid.String()) })
+			}
+			reports = append(reports, r)
 			return nil
 		})
 	}
@@ -170,4 +176,15 @@ func verifyLogSafely(tx *bolt.Tx, log string, kr *seal.Keyring, vault ID, signin
 		}
 	}()
 	return verifyLog(tx, log, kr, vault, signingKey)
+}
+
+// safely runs a check of a file that may be damaged, turning a panic of
+// bbolt into a report.
+func safely(log string, check func() *AuditError) (ae *AuditError) {
+	defer func() {
+		if p := recover(); p != nil {
+			ae = &AuditError{Log: log, Reason: fmt.Sprintf("the file is damaged: its database pages do not read (%v)", p)}
+		}
+	}()
+	return check()
 }
