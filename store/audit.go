@@ -12,12 +12,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"sync"
 	"time"
 
-	"filippo.io/age"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/valv-vault/valv/crypto/seal"
@@ -222,100 +220,6 @@ func appendEntries(tx *bolt.Tx, kr *seal.Keyring, entries ...Entry) error {
 		}
 	}
 	return a.flush()
-}
-
-// Pending entries are audit entries that could not be chained when they
-// happened, because the directory key was not there: a failed PIN, or an
-// unlock by a key holder who is not an admin. They are age-encrypted to
-// the directory key's public recipient and chained into the directory log
-// at the next unlock that opens the directory key.
-//
-// Unlike chained entries, a pending entry can be deleted unnoticed by
-// someone who edits the file before that unlock.
-
-func addPending(tx *bolt.Tx, to *age.X25519Recipient, e Entry) error {
-	if err := checkObject(e.Object); err != nil {
-		return err
-	}
-	e.Time = e.Time.UTC()
-	p, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	var out bytes.Buffer
-	w, err := age.Encrypt(&out, to)
-	if err != nil {
-		return err
-	}
-	w.Write(p)
-	if err := w.Close(); err != nil {
-		return err
-	}
-	b, err := tx.CreateBucketIfNotExists(bPending)
-	if err != nil {
-		return err
-	}
-	id := newID()
-	return b.Put(id[:], out.Bytes())
-}
-
-// checkPendingEntry accepts only what Valv itself records without a key:
-// a key holder's unlock and a failed PIN, with no object. Anyone can
-// encrypt to the public directory recipient, so anything else in the
-// pending bucket is forged. (The holder and time of an accepted entry are
-// still unauthenticated: docs/security-review-2026-11.md, H2.)
-func checkPendingEntry(e Entry) error {
-	if e.Action != ActionUnlock && e.Action != ActionPINFailed {
-		return fmt.Errorf("store: a pending %q entry cannot have been written by Valv", e.Action)
-	}
-	if e.Object != "" {
-		return errors.New("store: a pending entry with an object cannot have been written by Valv")
-	}
-	return nil
-}
-
-// drainPending decrypts the pending entries, deletes them and returns them
-// in time order. One that does not decrypt, or that Valv never writes
-// without a key (checkPendingEntry), becomes a pending-damaged entry.
-func drainPending(tx *bolt.Tx, id age.Identity, now time.Time) ([]Entry, error) {
-	b := tx.Bucket(bPending)
-	if b == nil {
-		return nil, nil
-	}
-	var entries []Entry
-	var keys [][]byte
-	err := b.ForEach(func(k, v []byte) error {
-		keys = append(keys, append([]byte(nil), k...))
-		var e Entry
-		r, err := age.Decrypt(bytes.NewReader(v), id)
-		if err == nil {
-			var p []byte
-			if p, err = io.ReadAll(io.LimitReader(r, 4096)); err == nil {
-				err = json.Unmarshal(p, &e)
-			}
-		}
-		if err == nil {
-			err = checkPendingEntry(e)
-		}
-		if err != nil {
-			e = Entry{Time: now, Action: ActionPendingDamaged}
-		}
-		if e.Time.After(now) {
-			e.Time = now // nobody vouches for a pending entry's clock
-		}
-		entries = append(entries, e)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	for _, k := range keys {
-		if err := b.Delete(k); err != nil {
-			return nil, err
-		}
-	}
-	slices.SortStableFunc(entries, func(a, b Entry) int { return a.Time.Compare(b.Time) })
-	return entries, nil
 }
 
 // A Checkpoint is a log head signed by a key holder's signing key (the

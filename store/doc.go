@@ -96,7 +96,9 @@
 // to the log of the compartment concerned, or the directory's. Actions
 // taken without the directory key (a failed PIN, a non-admin unlock) are
 // encrypted to the directory key's public recipient and chained at the
-// next admin unlock. A sealed intake import ([Vault.ImportIntake]), done
+// next admin unlock; anyone can encrypt to it, so an unlock is signed by
+// the card when the session has its signer (else it is chained as
+// unlock-unsigned) and a failed PIN names its card (pending.go). A sealed intake import ([Vault.ImportIntake]), done
 // with no key at all, is logged the same way in its compartment, by
 // [IntakeHolder], and chained at the compartment's next unlock.
 //

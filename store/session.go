@@ -349,9 +349,9 @@ func (s *Session) logUnlock() error {
 	}
 	return s.v.db.Update(func(tx *bolt.Tx) error {
 		if s.dirKR == nil {
-			return addPending(tx, s.v.dirRecipient, e)
+			return addPending(tx, s.v, e, 0, s.signer) // signed by the card if given (pending.go)
 		}
-		pending, err := drainPending(tx, s.dirKey.Identity(), now)
+		pending, err := drainPending(tx, s.dirKey.Identity(), s.dirKR, s.v.id, now)
 		if err != nil {
 			return err
 		}

@@ -446,7 +446,7 @@ func (v *Vault) ReportFailedPIN(serial uint32, retriesLeft int) error {
 		return fmt.Errorf("store: no key holder has card %d", serial)
 	}
 	return v.db.Update(func(tx *bolt.Tx) error {
-		return addPending(tx, v.dirRecipient, Entry{Time: v.now(), Holder: holder, Action: ActionPINFailed, Count: int64(retriesLeft)})
+		return addPending(tx, v, Entry{Time: v.now(), Holder: holder, Action: ActionPINFailed, Count: int64(retriesLeft)}, serial, nil)
 	})
 }
 
