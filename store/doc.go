@@ -107,7 +107,8 @@
 // log's previous one (the sealed head names the newest), and recording
 // where the other files' logs end: a directory checkpoint every
 // compartment's, a compartment checkpoint the directory's
-// (checkpoint.go). [Session.VerifyAudit] checks numbering, links,
+// (checkpoint.go). [Session.VerifyAudit] checks each file's pages
+// (bbolt's Tx.Check, verify_pages.go), numbering, links,
 // sealing, the head, every checkpoint and the chain, and each file's log
 // against the other files' records of it, and names the first bad entry
 // ([AuditError]). An admin or recovery unlock does not open a

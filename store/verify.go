@@ -39,6 +39,10 @@ func (s *Session) VerifyAudit() ([]LogReport, error) {
 	var reports []LogReport
 	if s.dirKR != nil {
 		s.v.db.View(func(tx *bolt.Tx) error {
+			if ae := checkPages(tx, DirectoryLog); ae != nil { // verify_pages.go
+				reports = append(reports, LogReport{Log: DirectoryLog, Err: ae})
+				return nil
+			}
 			reports = append(reports, verifyLogSafely(tx, DirectoryLog, s.dirKR, s.v.id, s.signingKey))
 			return nil
 		})
@@ -49,6 +53,10 @@ func (s *Session) VerifyAudit() ([]LogReport, error) {
 			return nil, err
 		}
 		db.View(func(tx *bolt.Tx) error {
+			if ae := checkPages(tx, cid.String()); ae != nil {
+				reports = append(reports, LogReport{Log: cid.String(), Err: ae})
+				return nil
+			}
 			r := verifyLogSafely(tx, cid.String(), c.kr, s.v.id, s.signingKey)
 			if r.Err == nil {
 				// Each record against the version its log recorded
