@@ -198,8 +198,11 @@ func migrateFormat(db *bolt.DB, kind string, current uint32) error {
 	})
 }
 
-// syncDir fsyncs a folder, so that a rename or a new file in it is durable.
-func syncDir(dir string) error {
+// syncDir fsyncs a folder, so that a rename or a new file in it is
+// durable. Tests replace it to make it fail.
+var syncDir = fsyncDir
+
+func fsyncDir(dir string) error {
 	f, err := os.Open(dir)
 	if err != nil {
 		return err
