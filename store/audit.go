@@ -96,6 +96,9 @@ func readHead(meta *bolt.Bucket, kr *seal.Keyring) (logHead, error) {
 	if v == nil {
 		return h, nil
 	}
+	if bytes.Equal(v, retiredHead) { // retire.go
+		return h, errFileReplaced
+	}
 	p, err := kr.Open(nil, seal.Audit, headRecordID, 0, v)
 	if err != nil || (len(p) != 8+seal.LinkSize && len(p) != 8+seal.LinkSize+checkpointRefSize) {
 		return h, errors.New("the log head does not open: it was altered")
@@ -133,6 +136,9 @@ func newAppender(tx *bolt.Tx, kr *seal.Keyring) (*appender, error) {
 	}
 	audit.FillPercent = 1 // append-only: fill every page
 	h, err := readHead(meta, kr)
+	if errors.Is(err, errFileReplaced) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: audit log: %v; run valv audit verify", err)
 	}

@@ -76,7 +76,7 @@ func (s *Session) CreateCompartment(name string) (CompartmentID, error) {
 		grants = append(grants, s.actor)
 	}
 	now := s.v.now()
-	err = s.writeCompartmentFile(cid, key, kr, name, grants, func(db *bolt.DB) error {
+	err = s.writeCompartmentFile(cid, key, kr, name, grants, nil, func(db *bolt.DB) error {
 		return db.Update(func(tx *bolt.Tx) error {
 			return appendEntries(tx, kr, Entry{Time: now, Holder: s.actor, Action: ActionCreateCompartment, Object: cid.String()})
 		})
@@ -118,16 +118,26 @@ func (s *Session) CreateCompartment(name string) (CompartmentID, error) {
 // transactions as it likes: nobody sees the file yet), renames it over the
 // compartment's file (if any) and fsyncs the folder. Every bbolt commit
 // has fsynced the file. The vault's open handle on the compartment, if
-// any, is closed first.
-func (s *Session) writeCompartmentFile(cid CompartmentID, key *compartmentkey.Key, kr *seal.Keyring, name string, grants []HolderID, fill func(db *bolt.DB) error) error {
+// any, is closed.
+//
+// old, if not nil, is a write transaction on that handle that the caller
+// holds during fill, so that no other session commits to the old file
+// meanwhile; writeCompartmentFile ends it (retire.go).
+func (s *Session) writeCompartmentFile(cid CompartmentID, key *compartmentkey.Key, kr *seal.Keyring, name string, grants []HolderID, old *bolt.Tx, fill func(db *bolt.DB) error) error {
 	path := compartmentPath(s.v.dir, cid)
 	tmp := path + tmpSuffix
 	os.Remove(tmp)
 	db, err := openDB(tmp, true)
 	if err != nil {
+		if old != nil {
+			old.Rollback()
+		}
 		return err
 	}
 	fail := func(err error) error {
+		if old != nil {
+			old.Rollback()
+		}
 		db.Close()
 		os.Remove(tmp)
 		return fmt.Errorf("store: writing compartment %s: %w", cid, err)
@@ -165,6 +175,9 @@ func (s *Session) writeCompartmentFile(cid CompartmentID, key *compartmentkey.Ke
 	if err != nil {
 		return fail(err)
 	}
+	if old != nil {
+		return s.swapHeld(cid, db, tmp, path, old)
+	}
 	// Swap the file in while no one uses the old handle.
 	s.v.mu.Lock()
 	defer s.v.mu.Unlock()
@@ -183,6 +196,33 @@ func (s *Session) writeCompartmentFile(cid CompartmentID, key *compartmentkey.Ke
 		return err
 	}
 	return nil
+}
+
+// swapHeld renames the new file over the compartment's while the caller's
+// write transaction old keeps other writers off the old file, then ends
+// old (retireOldFile: a writer waiting for it fails instead of writing
+// into a file that is gone) and closes the old handle, outside v.mu as
+// compactCompartment does.
+func (s *Session) swapHeld(cid CompartmentID, db *bolt.DB, tmp, path string, old *bolt.Tx) error {
+	if err := db.Close(); err != nil {
+		old.Rollback()
+		os.Remove(tmp)
+		return fmt.Errorf("store: writing compartment %s: %w", cid, err)
+	}
+	s.v.mu.Lock()
+	err := os.Rename(tmp, path)
+	oldDB := old.DB()
+	if err == nil && s.v.comps[cid] == oldDB {
+		delete(s.v.comps, cid)
+	}
+	s.v.mu.Unlock()
+	if err != nil {
+		old.Rollback()
+		return fmt.Errorf("store: writing compartment %s: %w", cid, err)
+	}
+	retireOldFile(old)
+	oldDB.Close()
+	return syncDir(s.v.dir)
 }
 
 // wrapCompartment wraps a compartment key to the granted key holders and
@@ -459,8 +499,16 @@ func (s *Session) Revoke(cid CompartmentID, holder HolderID, progress Progress) 
 			progress(min(done, counts), counts)
 		}
 	}
-	err = s.writeCompartmentFile(cid, newKey, newKR, c.name, grants, func(ndb *bolt.DB) error {
-		return db.View(func(otx *bolt.Tx) error {
+	// A write transaction on the old file keeps the other sessions of
+	// this process from committing there during the copy (L5, retire.go).
+	otx, err := db.Begin(true)
+	if err != nil {
+		newKey.Destroy()
+		newKR.Destroy()
+		return err
+	}
+	err = s.writeCompartmentFile(cid, newKey, newKR, c.name, grants, otx, func(ndb *bolt.DB) error {
+		return func(otx *bolt.Tx) error {
 			w := &batchWriter{db: ndb, tick: tick}
 			dropped, err := reseal(otx, w, c.kr, newKR)
 			if err != nil {
@@ -521,7 +569,7 @@ func (s *Session) Revoke(cid CompartmentID, holder HolderID, progress Progress) 
 			}
 			batch = append(batch, Entry{Time: now, Holder: s.actor, Action: ActionRevoke, Object: holder.String()})
 			return flush()
-		})
+		}(otx)
 	})
 	if err != nil {
 		newKey.Destroy()
