@@ -192,11 +192,21 @@ func (s *Session) writeCompartmentFile(cid CompartmentID, key *compartmentkey.Ke
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("store: writing compartment %s: %w", cid, err)
 	}
+	if swapHook != nil {
+		swapHook("renamed")
+	}
 	if err := syncDir(s.v.dir); err != nil {
 		return err
 	}
 	return nil
 }
+
+// swapHook, if not nil, is called when writeCompartmentFile has renamed
+// a new compartment file into place ("renamed"), before the folder is
+// synced and before the caller's next step (Revoke's second anchor
+// statement, CreateCompartment's directory entry). The crash test
+// (anchor_crash_test.go) stops there to be killed.
+var swapHook func(step string)
 
 // swapHeld renames the new file over the compartment's while the caller's
 // write transaction old keeps other writers off the old file, then ends
@@ -222,6 +232,9 @@ func (s *Session) swapHeld(cid CompartmentID, db *bolt.DB, tmp, path string, old
 	}
 	retireOldFile(old)
 	oldDB.Close()
+	if swapHook != nil {
+		swapHook("renamed")
+	}
 	return syncDir(s.v.dir)
 }
 
