@@ -425,8 +425,10 @@ const rotateBatch = 4096
 // is wrapped to the remaining holders and the recovery recipient, and
 // every sealed value (records, history, index, audit log, name) is
 // re-encrypted under it into a new file, which replaces the old one by an
-// atomic rename. Nothing in the new file opens with the old key, and the
-// old file's free pages go with it.
+// atomic rename. Nothing in the new file opens with the old key. The old
+// file is unlinked by the rename, not wiped: its blocks (free pages
+// included) are freed by the file system and stay on the disk until
+// reused.
 //
 // The index and lookup tags are rebuilt from the records. A record or
 // history version that does not open under the old key (it was altered)
@@ -447,7 +449,10 @@ const rotateBatch = 4096
 // listings.
 //
 // Other sessions of this process that have the compartment open must
-// unlock again.
+// unlock again. While the new file is written they cannot commit to the
+// old one (a write transaction is held on it), and a write that waited
+// for it fails once the file is replaced (retire.go) instead of being
+// lost with the old file.
 func (s *Session) Revoke(cid CompartmentID, holder HolderID, progress Progress) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
