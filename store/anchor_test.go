@@ -346,7 +346,7 @@ func TestMigrateFormat1Anchor(t *testing.T) {
 	tv.reopen(t)
 	var format []byte
 	tv.v.db.View(func(tx *bolt.Tx) error { format = get(tx.Bucket(bMeta), kFormat); return nil })
-	if string(format) != string(u32(2)) {
+	if string(format) != string(u32(DirectoryFormat)) {
 		t.Fatalf("format after migration = %x", format)
 	}
 	if _, err := tv.v.Unlock(tv.admin.identity, tv.admin.signer); !errors.Is(err, ErrAnchor) {

@@ -12,12 +12,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"sync"
 	"time"
 
-	"filippo.io/age"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/valv-vault/valv/crypto/seal"
@@ -80,10 +78,12 @@ func checkObject(s string) error {
 // a compartment's log is named by the compartment id.
 const DirectoryLog = "directory"
 
-// logHead is the sealed head of a log: its size and last link.
+// logHead is the sealed head of a log: its size and last link, and
+// (format 3) a reference to the log's newest checkpoint (checkpoint.go).
 type logHead struct {
 	size uint64
 	link [seal.LinkSize]byte
+	cp   []byte // checkpoint key ‖ SHA-256 of its message; nil if none since the head was made
 }
 
 var headRecordID = []byte("audit-head")
@@ -96,13 +96,27 @@ func readHead(meta *bolt.Bucket, kr *seal.Keyring) (logHead, error) {
 	if v == nil {
 		return h, nil
 	}
+	if bytes.Equal(v, retiredHead) { // retire.go
+		return h, errFileReplaced
+	}
 	p, err := kr.Open(nil, seal.Audit, headRecordID, 0, v)
-	if err != nil || len(p) != 8+seal.LinkSize {
+	if err != nil || (len(p) != 8+seal.LinkSize && len(p) != 8+seal.LinkSize+checkpointRefSize) {
 		return h, errors.New("the log head does not open: it was altered")
 	}
 	h.size = binary.BigEndian.Uint64(p)
 	copy(h.link[:], p[8:])
+	if len(p) > 8+seal.LinkSize {
+		h.cp = p[8+seal.LinkSize:]
+	}
 	return h, nil
+}
+
+// putHead seals and stores a log's head.
+func putHead(meta *bolt.Bucket, kr *seal.Keyring, h *logHead, buf []byte) error {
+	buf = binary.BigEndian.AppendUint64(buf[:0], h.size)
+	buf = append(buf, h.link[:]...)
+	buf = append(buf, h.cp...)
+	return meta.Put(kAuditHead, kr.Seal(nil, seal.Audit, headRecordID, 0, buf))
 }
 
 // An appender adds entries to a log inside one write transaction.
@@ -122,6 +136,9 @@ func newAppender(tx *bolt.Tx, kr *seal.Keyring) (*appender, error) {
 	}
 	audit.FillPercent = 1 // append-only: fill every page
 	h, err := readHead(meta, kr)
+	if errors.Is(err, errFileReplaced) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: audit log: %v; run valv audit verify", err)
 	}
@@ -193,10 +210,8 @@ func (a *appender) flush() error {
 	if !a.dirty {
 		return nil
 	}
-	a.buf = binary.BigEndian.AppendUint64(a.buf[:0], a.head.size)
-	a.buf = append(a.buf, a.head.link[:]...)
 	a.dirty = false
-	return a.meta.Put(kAuditHead, a.kr.Seal(nil, seal.Audit, headRecordID, 0, a.buf))
+	return putHead(a.meta, a.kr, &a.head, a.buf)
 }
 
 // appendEntries appends entries to the log of the file in one transaction.
@@ -213,110 +228,20 @@ func appendEntries(tx *bolt.Tx, kr *seal.Keyring, entries ...Entry) error {
 	return a.flush()
 }
 
-// Pending entries are audit entries that could not be chained when they
-// happened, because the directory key was not there: a failed PIN, or an
-// unlock by a key holder who is not an admin. They are age-encrypted to
-// the directory key's public recipient and chained into the directory log
-// at the next unlock that opens the directory key.
-//
-// Unlike chained entries, a pending entry can be deleted unnoticed by
-// someone who edits the file before that unlock.
-
-func addPending(tx *bolt.Tx, to *age.X25519Recipient, e Entry) error {
-	if err := checkObject(e.Object); err != nil {
-		return err
-	}
-	e.Time = e.Time.UTC()
-	p, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	var out bytes.Buffer
-	w, err := age.Encrypt(&out, to)
-	if err != nil {
-		return err
-	}
-	w.Write(p)
-	if err := w.Close(); err != nil {
-		return err
-	}
-	b, err := tx.CreateBucketIfNotExists(bPending)
-	if err != nil {
-		return err
-	}
-	id := newID()
-	return b.Put(id[:], out.Bytes())
-}
-
-// checkPendingEntry accepts only what Valv itself records without a key:
-// a key holder's unlock and a failed PIN, with no object. Anyone can
-// encrypt to the public directory recipient, so anything else in the
-// pending bucket is forged. (The holder and time of an accepted entry are
-// still unauthenticated: docs/security-review-2026-11.md, H2.)
-func checkPendingEntry(e Entry) error {
-	if e.Action != ActionUnlock && e.Action != ActionPINFailed {
-		return fmt.Errorf("store: a pending %q entry cannot have been written by Valv", e.Action)
-	}
-	if e.Object != "" {
-		return errors.New("store: a pending entry with an object cannot have been written by Valv")
-	}
-	return nil
-}
-
-// drainPending decrypts the pending entries, deletes them and returns them
-// in time order. One that does not decrypt, or that Valv never writes
-// without a key (checkPendingEntry), becomes a pending-damaged entry.
-func drainPending(tx *bolt.Tx, id age.Identity, now time.Time) ([]Entry, error) {
-	b := tx.Bucket(bPending)
-	if b == nil {
-		return nil, nil
-	}
-	var entries []Entry
-	var keys [][]byte
-	err := b.ForEach(func(k, v []byte) error {
-		keys = append(keys, append([]byte(nil), k...))
-		var e Entry
-		r, err := age.Decrypt(bytes.NewReader(v), id)
-		if err == nil {
-			var p []byte
-			if p, err = io.ReadAll(io.LimitReader(r, 4096)); err == nil {
-				err = json.Unmarshal(p, &e)
-			}
-		}
-		if err == nil {
-			err = checkPendingEntry(e)
-		}
-		if err != nil {
-			e = Entry{Time: now, Action: ActionPendingDamaged}
-		}
-		if e.Time.After(now) {
-			e.Time = now // nobody vouches for a pending entry's clock
-		}
-		entries = append(entries, e)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	for _, k := range keys {
-		if err := b.Delete(k); err != nil {
-			return nil, err
-		}
-	}
-	slices.SortStableFunc(entries, func(a, b Entry) int { return a.Time.Compare(b.Time) })
-	return entries, nil
-}
-
 // A Checkpoint is a log head signed by a key holder's signing key (the
 // YubiKey's slot 9C): it certifies that the log had Size entries ending
 // in the link Head at Time.
 type Checkpoint struct {
-	Log       string    `json:"log"`
-	Size      uint64    `json:"size"`
-	Head      []byte    `json:"head"`
-	Time      time.Time `json:"time"`
-	Holder    HolderID  `json:"holder"`
-	Signature []byte    `json:"signature"`
+	Log    string    `json:"log"`
+	Size   uint64    `json:"size"`
+	Head   []byte    `json:"head"`
+	Time   time.Time `json:"time"`
+	Holder HolderID  `json:"holder"`
+	// Version 2 (checkpoint.go): chained, with the heads of other logs.
+	Version   int        `json:"version,omitempty"`  // 0: version 1
+	Previous  []byte     `json:"previous,omitempty"` // SHA-256 of the message of the log's checkpoint before
+	Heads     []FileHead `json:"heads,omitempty"`    // other files' logs as this one saw them
+	Signature []byte     `json:"signature"`
 }
 
 // Message returns the bytes that the checkpoint's signature covers:
@@ -328,7 +253,12 @@ type Checkpoint struct {
 //	head <64 hex digits>
 //	time <RFC 3339, UTC, nanoseconds>
 //	holder <holder id>
+//
+// and for a version 2 checkpoint the lines of messageV2.
 func (c *Checkpoint) Message(vault ID) []byte {
+	if c.Version >= 2 {
+		return c.messageV2(vault)
+	}
 	return fmt.Appendf(nil, "valv audit checkpoint v1\nvault %s\nlog %s\nsize %d\nhead %x\ntime %s\nholder %s\n",
 		vault, c.Log, c.Size, c.Head, c.Time.UTC().Format(time.RFC3339Nano), c.Holder)
 }
@@ -356,31 +286,6 @@ func verifySignature(pub crypto.PublicKey, msg, sig []byte) bool {
 		return ed25519.Verify(k, msg, sig)
 	}
 	return false
-}
-
-// writeCheckpoint signs the current head of the file's log and stores it.
-func writeCheckpoint(tx *bolt.Tx, kr *seal.Keyring, vault ID, log string, holder HolderID, signer crypto.Signer, now time.Time) error {
-	h, err := readHead(tx.Bucket(bMeta), kr)
-	if err != nil {
-		return fmt.Errorf("store: audit log %s: %v", log, err)
-	}
-	if h.size == 0 {
-		return nil
-	}
-	c := Checkpoint{Log: log, Size: h.size, Head: h.link[:], Time: now.UTC(), Holder: holder}
-	if c.Signature, err = sign(signer, c.Message(vault)); err != nil {
-		return fmt.Errorf("store: signing the audit checkpoint: %w", err)
-	}
-	p, err := json.Marshal(c)
-	if err != nil {
-		return err
-	}
-	b, err := tx.CreateBucketIfNotExists(bCheckpoints)
-	if err != nil {
-		return err
-	}
-	k := checkpointKey(c.Size, holder)
-	return b.Put(k, kr.Seal(nil, seal.Audit, slices.Concat([]byte("c"), k), 0, p))
 }
 
 // An AuditError names the first bad entry of a log.
@@ -525,6 +430,11 @@ func verifyLog(tx *bolt.Tx, log string, kr *seal.Keyring, vault ID, signingKey f
 			}
 		}
 		fail(certified, "%s", f.reason)
+	}
+	// Version 2 checkpoints are chained, the newest named by the head
+	// (checkpoint.go): a deleted one breaks the chain.
+	for _, f := range chainFailures(head.cp, r.Checkpoints, vault) {
+		fail(f.seq, "%s", f.reason)
 	}
 	slices.SortFunc(r.Checkpoints, func(a, b Checkpoint) int { return a.Time.Compare(b.Time) })
 	return r

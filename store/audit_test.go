@@ -208,7 +208,7 @@ func TestAuditForgedCheckpoint(t *testing.T) {
 	c, db, err := s.comp(cid)
 	mustNoErr(t, err)
 	mustNoErr(t, db.Update(func(tx *bolt.Tx) error {
-		return writeCheckpoint(tx, c.kr, tv.v.id, cid.String(), tv.admin.info.idFor(t, tv), stranger.signer, tv.v.now())
+		return writeCheckpoint(tx, c.kr, tv.v.id, cid.String(), tv.admin.info.idFor(t, tv), stranger.signer, tv.v.now(), nil)
 	}))
 	s.signer = nil
 	mustNoErr(t, s.Lock())
@@ -307,10 +307,10 @@ func TestForgedPendingEntryRejected(t *testing.T) {
 
 	future := time.Now().Add(48 * time.Hour)
 	mustNoErr(t, tv.v.db.Update(func(tx *bolt.Tx) error {
-		if err := addPending(tx, tv.v.dirRecipient, Entry{Time: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), Holder: admin, Action: ActionDelete, Object: newID().String()}); err != nil {
+		if err := addPending(tx, tv.v, Entry{Time: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), Holder: admin, Action: ActionDelete, Object: newID().String()}, 0, nil); err != nil {
 			return err
 		}
-		return addPending(tx, tv.v.dirRecipient, Entry{Time: future, Holder: admin, Action: ActionUnlock})
+		return addPending(tx, tv.v, Entry{Time: future, Holder: admin, Action: ActionUnlock}, 0, nil)
 	}))
 
 	s = tv.unlock(t, tv.admin)

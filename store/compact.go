@@ -109,7 +109,7 @@ func (v *Vault) compactCompartment(cid CompartmentID, db *bolt.DB, tx *bolt.Tx, 
 		return fail(err)
 	}
 	ended = true
-	tx.Rollback()
+	retireOldFile(tx) // a writer waiting for tx fails instead of being lost (retire.go)
 	db.Close()
 	if err := syncDir(v.dir); err != nil {
 		return fmt.Errorf("store: compartment %s was rewritten, but %w: %w", cid, errNotDurable, err)

@@ -76,7 +76,7 @@ func (s *Session) CreateCompartment(name string) (CompartmentID, error) {
 		grants = append(grants, s.actor)
 	}
 	now := s.v.now()
-	err = s.writeCompartmentFile(cid, key, kr, name, grants, func(db *bolt.DB) error {
+	err = s.writeCompartmentFile(cid, key, kr, name, grants, nil, func(db *bolt.DB) error {
 		return db.Update(func(tx *bolt.Tx) error {
 			return appendEntries(tx, kr, Entry{Time: now, Holder: s.actor, Action: ActionCreateCompartment, Object: cid.String()})
 		})
@@ -118,16 +118,26 @@ func (s *Session) CreateCompartment(name string) (CompartmentID, error) {
 // transactions as it likes: nobody sees the file yet), renames it over the
 // compartment's file (if any) and fsyncs the folder. Every bbolt commit
 // has fsynced the file. The vault's open handle on the compartment, if
-// any, is closed first.
-func (s *Session) writeCompartmentFile(cid CompartmentID, key *compartmentkey.Key, kr *seal.Keyring, name string, grants []HolderID, fill func(db *bolt.DB) error) error {
+// any, is closed.
+//
+// old, if not nil, is a write transaction on that handle that the caller
+// holds during fill, so that no other session commits to the old file
+// meanwhile; writeCompartmentFile ends it (retire.go).
+func (s *Session) writeCompartmentFile(cid CompartmentID, key *compartmentkey.Key, kr *seal.Keyring, name string, grants []HolderID, old *bolt.Tx, fill func(db *bolt.DB) error) error {
 	path := compartmentPath(s.v.dir, cid)
 	tmp := path + tmpSuffix
 	os.Remove(tmp)
 	db, err := openDB(tmp, true)
 	if err != nil {
+		if old != nil {
+			old.Rollback()
+		}
 		return err
 	}
 	fail := func(err error) error {
+		if old != nil {
+			old.Rollback()
+		}
 		db.Close()
 		os.Remove(tmp)
 		return fmt.Errorf("store: writing compartment %s: %w", cid, err)
@@ -165,6 +175,9 @@ func (s *Session) writeCompartmentFile(cid CompartmentID, key *compartmentkey.Ke
 	if err != nil {
 		return fail(err)
 	}
+	if old != nil {
+		return s.swapHeld(cid, db, tmp, path, old)
+	}
 	// Swap the file in while no one uses the old handle.
 	s.v.mu.Lock()
 	defer s.v.mu.Unlock()
@@ -179,10 +192,50 @@ func (s *Session) writeCompartmentFile(cid CompartmentID, key *compartmentkey.Ke
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("store: writing compartment %s: %w", cid, err)
 	}
+	if swapHook != nil {
+		swapHook("renamed")
+	}
 	if err := syncDir(s.v.dir); err != nil {
 		return err
 	}
 	return nil
+}
+
+// swapHook, if not nil, is called when writeCompartmentFile has renamed
+// a new compartment file into place ("renamed"), before the folder is
+// synced and before the caller's next step (Revoke's second anchor
+// statement, CreateCompartment's directory entry). The crash test
+// (anchor_crash_test.go) stops there to be killed.
+var swapHook func(step string)
+
+// swapHeld renames the new file over the compartment's while the caller's
+// write transaction old keeps other writers off the old file, then ends
+// old (retireOldFile: a writer waiting for it fails instead of writing
+// into a file that is gone) and closes the old handle, outside v.mu as
+// compactCompartment does.
+func (s *Session) swapHeld(cid CompartmentID, db *bolt.DB, tmp, path string, old *bolt.Tx) error {
+	if err := db.Close(); err != nil {
+		old.Rollback()
+		os.Remove(tmp)
+		return fmt.Errorf("store: writing compartment %s: %w", cid, err)
+	}
+	s.v.mu.Lock()
+	err := os.Rename(tmp, path)
+	oldDB := old.DB()
+	if err == nil && s.v.comps[cid] == oldDB {
+		delete(s.v.comps, cid)
+	}
+	s.v.mu.Unlock()
+	if err != nil {
+		old.Rollback()
+		return fmt.Errorf("store: writing compartment %s: %w", cid, err)
+	}
+	retireOldFile(old)
+	oldDB.Close()
+	if swapHook != nil {
+		swapHook("renamed")
+	}
+	return syncDir(s.v.dir)
 }
 
 // wrapCompartment wraps a compartment key to the granted key holders and
@@ -372,8 +425,10 @@ const rotateBatch = 4096
 // is wrapped to the remaining holders and the recovery recipient, and
 // every sealed value (records, history, index, audit log, name) is
 // re-encrypted under it into a new file, which replaces the old one by an
-// atomic rename. Nothing in the new file opens with the old key, and the
-// old file's free pages go with it.
+// atomic rename. Nothing in the new file opens with the old key. The old
+// file is unlinked by the rename, not wiped: its blocks (free pages
+// included) are freed by the file system and stay on the disk until
+// reused.
 //
 // The index and lookup tags are rebuilt from the records. A record or
 // history version that does not open under the old key (it was altered)
@@ -394,7 +449,10 @@ const rotateBatch = 4096
 // listings.
 //
 // Other sessions of this process that have the compartment open must
-// unlock again.
+// unlock again. While the new file is written they cannot commit to the
+// old one (a write transaction is held on it), and a write that waited
+// for it fails once the file is replaced (retire.go) instead of being
+// lost with the old file.
 func (s *Session) Revoke(cid CompartmentID, holder HolderID, progress Progress) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -459,8 +517,16 @@ func (s *Session) Revoke(cid CompartmentID, holder HolderID, progress Progress) 
 			progress(min(done, counts), counts)
 		}
 	}
-	err = s.writeCompartmentFile(cid, newKey, newKR, c.name, grants, func(ndb *bolt.DB) error {
-		return db.View(func(otx *bolt.Tx) error {
+	// A write transaction on the old file keeps the other sessions of
+	// this process from committing there during the copy (L5, retire.go).
+	otx, err := db.Begin(true)
+	if err != nil {
+		newKey.Destroy()
+		newKR.Destroy()
+		return err
+	}
+	err = s.writeCompartmentFile(cid, newKey, newKR, c.name, grants, otx, func(ndb *bolt.DB) error {
+		return func(otx *bolt.Tx) error {
 			w := &batchWriter{db: ndb, tick: tick}
 			dropped, err := reseal(otx, w, c.kr, newKR)
 			if err != nil {
@@ -521,7 +587,7 @@ func (s *Session) Revoke(cid CompartmentID, holder HolderID, progress Progress) 
 			}
 			batch = append(batch, Entry{Time: now, Holder: s.actor, Action: ActionRevoke, Object: holder.String()})
 			return flush()
-		})
+		}(otx)
 	})
 	if err != nil {
 		newKey.Destroy()

@@ -443,6 +443,9 @@ func readCurrent(tx *bolt.Tx, c *openComp, rid []byte) (*storedRecord, []byte, e
 		return nil, nil, errors.New("store: the customer's record is missing; the file was edited")
 	}
 	ver := binary.BigEndian.Uint64(v)
+	if err := checkNotBehindHistory(tx, rid, ver); err != nil { // M1: record_versions.go
+		return nil, nil, err
+	}
 	r, err := openRecord(c.kr, rid, ver, v[8:])
 	return r, v, err
 }

@@ -39,7 +39,7 @@ func (s *Session) rotateDirectory() error {
 	var anchored *anchorStatement
 	err = s.v.db.Update(func(tx *bolt.Tx) error {
 		now := s.v.now()
-		pending, err := drainPending(tx, oldKey.Identity(), now)
+		pending, err := drainPending(tx, oldKey.Identity(), oldKR, s.v.id, now)
 		if err != nil {
 			return err
 		}

@@ -60,7 +60,10 @@
 //     compartment or purpose does not open.
 //   - A customer's current version and its code index entry and lookup
 //     tag are written in one transaction with the audit entry that
-//     records the change. A read (view, reveal, history, list) is returned
+//     records the change (add: version 1, edit: the new version), so the
+//     log says which version is current: a read refuses one its history
+//     has passed, and VerifyAudit one its log has passed
+//     (record_versions.go). A read (view, reveal, history, list) is returned
 //     only if its audit entry was committed.
 //   - A compartment's grants, its wrapped key and their keyed tag change
 //     together; the compartment file is authoritative, the directory's
@@ -93,14 +96,25 @@
 // to the log of the compartment concerned, or the directory's. Actions
 // taken without the directory key (a failed PIN, a non-admin unlock) are
 // encrypted to the directory key's public recipient and chained at the
-// next admin unlock. A sealed intake import ([Vault.ImportIntake]), done
+// next admin unlock; anyone can encrypt to it, so an unlock is signed by
+// the card when the session has its signer (else it is chained as
+// unlock-unsigned) and a failed PIN names its card (pending.go). A sealed intake import ([Vault.ImportIntake]), done
 // with no key at all, is logged the same way in its compartment, by
 // [IntakeHolder], and chained at the compartment's next unlock.
 //
 // When a session with a signer (the card's slot 9C key) is locked, the
-// head of every log it wrote is signed as a [Checkpoint].
-// [Session.VerifyAudit] checks numbering, links, sealing, the head and
-// every checkpoint, and names the first bad entry ([AuditError]).
+// head of every log it wrote is signed as a [Checkpoint], chained to the
+// log's previous one (the sealed head names the newest), and recording
+// where the other files' logs end: a directory checkpoint every
+// compartment's, a compartment checkpoint the directory's
+// (checkpoint.go). [Session.VerifyAudit] checks each file's pages
+// (bbolt's Tx.Check, verify_pages.go), numbering, links,
+// sealing, the head, every checkpoint and the chain, and each file's log
+// against the other files' records of it, and names the first bad entry
+// ([AuditError]). An admin or recovery unlock does not open a
+// compartment whose file is behind the directory's newest checkpoint (an
+// older copy put back), and fails with [ErrRolledBack] if the directory
+// is behind a compartment's (rollback.go).
 //
 // # Search
 //
@@ -135,6 +149,9 @@
 // Each file records its kind and format version. Opening an older file
 // runs its migrations (one function per version step, in one
 // transaction); a newer file is refused ([ErrNewerFormat]).
+//
+// Directory and compartment format 3 chained the checkpoints (the log
+// head names the newest); the migration from 2 converts nothing.
 //
 // Compartment format 2 added the `search` bucket: the migration from 1
 // makes it and marks the file; the first search with the key then writes

@@ -23,8 +23,8 @@ const (
 	// DirectoryFormat and CompartmentFormat are the format versions this
 	// version of Valv writes. Older files are migrated when opened (see
 	// migrations); newer ones are refused.
-	DirectoryFormat   uint32 = 2 // 2: the anchors bucket (anchor.go)
-	CompartmentFormat uint32 = 2 // 2: the search bucket (search.go)
+	DirectoryFormat   uint32 = 3 // 2: the anchors bucket (anchor.go); 3: chained checkpoints (checkpoint.go)
+	CompartmentFormat uint32 = 3 // 2: the search bucket (search.go); 3: chained checkpoints (checkpoint.go)
 
 	fileMode   os.FileMode = 0o600
 	folderMode os.FileMode = 0o700
@@ -92,8 +92,8 @@ type migration func(tx *bolt.Tx) error
 // migrations[kind][v] upgrades a file of that kind from version v to v+1.
 // Tests add a fake version 0 to exercise the mechanism.
 var migrations = map[string]map[uint32]migration{
-	kindDirectory:   {1: migrateDirectoryAnchors},
-	kindCompartment: {1: migrateSearch},
+	kindDirectory:   {1: migrateDirectoryAnchors, 2: migrateChainedCheckpoints},
+	kindCompartment: {1: migrateSearch, 2: migrateChainedCheckpoints},
 }
 
 var (
@@ -198,8 +198,11 @@ func migrateFormat(db *bolt.DB, kind string, current uint32) error {
 	})
 }
 
-// syncDir fsyncs a folder, so that a rename or a new file in it is durable.
-func syncDir(dir string) error {
+// syncDir fsyncs a folder, so that a rename or a new file in it is
+// durable. Tests replace it to make it fail.
+var syncDir = fsyncDir
+
+func fsyncDir(dir string) error {
 	f, err := os.Open(dir)
 	if err != nil {
 		return err

@@ -48,6 +48,9 @@ type Session struct {
 	comps    map[CompartmentID]*openComp
 	problems map[CompartmentID]string // files that could not be read
 	touched  map[CompartmentID]bool   // logs appended to; DirectoryLog is the zero id
+	// Compartments not opened because their file is behind what the
+	// directory's checkpoint recorded (rollback.go), for VerifyAudit.
+	rolledBack map[CompartmentID]*AuditError
 
 	// The directory anchor (anchor.go), for admin and recovery sessions:
 	// the key that signs statements (the card's slot 9C key, or the
@@ -107,7 +110,7 @@ func (v *Vault) unlock(identity age.Identity, signer crypto.Signer, legacy bool)
 	if identity == nil {
 		return nil, errors.New("store: Unlock needs an identity")
 	}
-	s := &Session{v: v, comps: make(map[CompartmentID]*openComp), problems: make(map[CompartmentID]string), touched: make(map[CompartmentID]bool)}
+	s := &Session{v: v, comps: make(map[CompartmentID]*openComp), problems: make(map[CompartmentID]string), touched: make(map[CompartmentID]bool), rolledBack: make(map[CompartmentID]*AuditError)}
 	switch id := identity.(type) {
 	case *age.X25519Identity:
 		if id.Recipient().String() != v.recovery.String() {
@@ -194,7 +197,21 @@ func (v *Vault) unlock(identity age.Identity, signer crypto.Signer, legacy bool)
 		s.wipe()
 		return nil, err
 	}
+	// What the directory's newest checkpoint recorded of each
+	// compartment's log (rollback.go): a file behind it is not opened.
+	var dirCP *Checkpoint
+	if s.dirKR != nil && !legacy {
+		if dirCP, err = s.recordedHeads(); err != nil {
+			s.wipe()
+			return nil, err
+		}
+	}
 	for _, cid := range ids {
+		if ae := s.checkCompartmentHead(cid, dirCP); ae != nil {
+			s.problems[cid] = fmt.Sprintf("store: compartment %s: %s", cid, ae.Reason)
+			s.rolledBack[cid] = ae
+			continue
+		}
 		err := s.openCompartment(cid, identity)
 		var fp *fileProblem
 		switch {
@@ -203,6 +220,14 @@ func (v *Vault) unlock(identity age.Identity, signer crypto.Signer, legacy bool)
 			// A missing or damaged file does not keep the others shut.
 			s.problems[cid] = fp.err.Error()
 		default: // the card: removed, PIN blocked, …
+			s.wipe()
+			return nil, err
+		}
+	}
+	if !legacy {
+		// The directory must not be behind what the compartments'
+		// checkpoints recorded of it (rollback.go).
+		if err := s.checkDirectoryHead(); err != nil {
 			s.wipe()
 			return nil, err
 		}
@@ -324,9 +349,9 @@ func (s *Session) logUnlock() error {
 	}
 	return s.v.db.Update(func(tx *bolt.Tx) error {
 		if s.dirKR == nil {
-			return addPending(tx, s.v.dirRecipient, e)
+			return addPending(tx, s.v, e, 0, s.signer) // signed by the card if given (pending.go)
 		}
-		pending, err := drainPending(tx, s.dirKey.Identity(), now)
+		pending, err := drainPending(tx, s.dirKey.Identity(), s.dirKR, s.v.id, now)
 		if err != nil {
 			return err
 		}
@@ -403,7 +428,7 @@ func (s *Session) checkpoint() error {
 		if cid == (ID{}) {
 			if s.dirKR != nil {
 				errs = append(errs, s.v.db.Update(func(tx *bolt.Tx) error {
-					return writeCheckpoint(tx, s.dirKR, s.v.id, DirectoryLog, s.actor, s.signer, now)
+					return writeCheckpoint(tx, s.dirKR, s.v.id, DirectoryLog, s.actor, s.signer, now, s.directoryHeads(tx))
 				}))
 			}
 			continue
@@ -413,7 +438,7 @@ func (s *Session) checkpoint() error {
 			continue
 		}
 		errs = append(errs, db.Update(func(tx *bolt.Tx) error {
-			return writeCheckpoint(tx, c.kr, s.v.id, cid.String(), s.actor, s.signer, now)
+			return writeCheckpoint(tx, c.kr, s.v.id, cid.String(), s.actor, s.signer, now, s.compartmentHeads())
 		}))
 	}
 	clear(s.touched)

@@ -294,14 +294,17 @@ func Create(dir string, recoveryKey *age.X25519Identity, firstAdmin HolderInfo) 
 	if err == nil {
 		err = os.Rename(tmp, path)
 	}
-	if err == nil {
-		err = syncDir(dir)
-	}
 	if err != nil {
 		db.Close()
 		os.Remove(tmp)
 		return nil, fmt.Errorf("store: creating the vault: %w", err)
 	}
+	// The vault exists from the rename on: a failing fsync of the folder
+	// is not reported as a failure, since the caller would then throw the
+	// recovery key of an existing vault away
+	// (docs/security-review-2026-11.md, L3). At worst a power cut loses
+	// the new vault, and the recovery key opens nothing.
+	syncDir(dir)
 	return v, nil
 }
 
@@ -446,7 +449,7 @@ func (v *Vault) ReportFailedPIN(serial uint32, retriesLeft int) error {
 		return fmt.Errorf("store: no key holder has card %d", serial)
 	}
 	return v.db.Update(func(tx *bolt.Tx) error {
-		return addPending(tx, v.dirRecipient, Entry{Time: v.now(), Holder: holder, Action: ActionPINFailed, Count: int64(retriesLeft)})
+		return addPending(tx, v, Entry{Time: v.now(), Holder: holder, Action: ActionPINFailed, Count: int64(retriesLeft)}, serial, nil)
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
@@ -38,6 +39,10 @@ func (s *Session) VerifyAudit() ([]LogReport, error) {
 	var reports []LogReport
 	if s.dirKR != nil {
 		s.v.db.View(func(tx *bolt.Tx) error {
+			if ae := checkPages(tx, DirectoryLog); ae != nil { // verify_pages.go
+				reports = append(reports, LogReport{Log: DirectoryLog, Err: ae})
+				return nil
+			}
 			reports = append(reports, verifyLogSafely(tx, DirectoryLog, s.dirKR, s.v.id, s.signingKey))
 			return nil
 		})
@@ -48,9 +53,32 @@ func (s *Session) VerifyAudit() ([]LogReport, error) {
 			return nil, err
 		}
 		db.View(func(tx *bolt.Tx) error {
-			reports = append(reports, verifyLogSafely(tx, cid.String(), c.kr, s.v.id, s.signingKey))
+			if ae := checkPages(tx, cid.String()); ae != nil {
+				reports = append(reports, LogReport{Log: cid.String(), Err: ae})
+				return nil
+			}
+			r := verifyLogSafely(tx, cid.String(), c.kr, s.v.id, s.signingKey)
+			if r.Err == nil {
+				// Each record against the version its log recorded
+				// (record_versions.go).
+				r.Err = safely(cid.String(), func() *AuditError { return verifyRecordVersions(tx, c.kr, cid.String()) })
+			}
+			reports = append(reports, r)
 			return nil
 		})
+	}
+	// What each log's checkpoints recorded of the others (rollback.go),
+	// and the compartments not opened because their file is missing,
+	// damaged or behind.
+	s.crossCheck(reports)
+	problems := slices.Collect(maps.Keys(s.problems))
+	slices.SortFunc(problems, func(a, b CompartmentID) int { return slices.Compare(a[:], b[:]) })
+	for _, cid := range problems {
+		ae := s.rolledBack[cid]
+		if ae == nil {
+			ae = &AuditError{Log: cid.String(), Reason: "not verified: " + s.problems[cid]}
+		}
+		reports = append(reports, LogReport{Log: cid.String(), Err: ae})
 	}
 	var first error
 	for _, r := range reports {
@@ -156,4 +184,15 @@ func verifyLogSafely(tx *bolt.Tx, log string, kr *seal.Keyring, vault ID, signin
 		}
 	}()
 	return verifyLog(tx, log, kr, vault, signingKey)
+}
+
+// safely runs a check of a file that may be damaged, turning a panic of
+// bbolt into a report.
+func safely(log string, check func() *AuditError) (ae *AuditError) {
+	defer func() {
+		if p := recover(); p != nil {
+			ae = &AuditError{Log: log, Reason: fmt.Sprintf("the file is damaged: its database pages do not read (%v)", p)}
+		}
+	}()
+	return check()
 }
