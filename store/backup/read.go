@@ -89,7 +89,7 @@ func readFile(path string, opts ReadOptions, phase string, open func(f *tar.Head
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
-	r := &progressReader{r: f, total: st.Size(), phase: phase, fn: opts.Progress, ctx: opts.Context}
+	r := &progressReader{r: newDropBehindReader(f), total: st.Size(), phase: phase, fn: opts.Progress, ctx: opts.Context}
 	rep, err := read(r, opts, open)
 	if err != nil && opts.Context != nil && opts.Context.Err() != nil {
 		return nil, fmt.Errorf("backup: cancelled: %w", opts.Context.Err())
@@ -122,6 +122,7 @@ func read(r io.Reader, opts ReadOptions, open func(f *tar.Header) (io.Writer, er
 		sum  [sha256.Size]byte
 	}
 	files := map[string]got{}
+	pool := newBlockPool()
 	var order []string
 	var manifest, sig []byte
 	damaged := func(err error) error {
@@ -165,8 +166,8 @@ func read(r io.Reader, opts ReadOptions, open func(f *tar.Header) (io.Writer, er
 					w = ow
 				}
 			}
-			d := newAsyncHash()
-			n, err := io.Copy(io.MultiWriter(w, d), tr)
+			d := pool.newFileCopier(w)
+			n, err := d.ReadFrom(tr)
 			sum := d.Sum()
 			if err != nil {
 				if cr.err != nil || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -297,6 +298,7 @@ type progressReader struct {
 	r           io.Reader
 	done, total int64
 	last        int64
+	started     bool
 	phase       string
 	fn          func(Progress)
 	ctx         context.Context
@@ -305,6 +307,10 @@ type progressReader struct {
 func (p *progressReader) Read(b []byte) (int, error) {
 	if p.ctx != nil && p.ctx.Err() != nil {
 		return 0, p.ctx.Err()
+	}
+	if !p.started && p.fn != nil { // the phase begins
+		p.started = true
+		p.fn(Progress{Phase: p.phase, Total: p.total})
 	}
 	n, err := p.r.Read(b)
 	p.done += int64(n)
