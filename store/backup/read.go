@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"filippo.io/age"
 
@@ -80,16 +79,19 @@ func VerifyFile(path string, opts ReadOptions) (*Report, error) {
 }
 
 func readFile(path string, opts ReadOptions, phase string, open func(f *tar.Header) (io.Writer, error)) (*Report, error) {
-	f, err := os.Open(path)
+	f, br, err := openBackup(path)
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	defer f.Close()
+	if c, ok := br.(io.Closer); ok {
+		defer c.Close()
+	}
 	st, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
-	r := &progressReader{r: newDropBehindReader(f), total: st.Size(), phase: phase, fn: opts.Progress, ctx: opts.Context}
+	r := &progressReader{r: br, total: st.Size(), phase: phase, fn: opts.Progress, ctx: opts.Context}
 	rep, err := read(r, opts, open)
 	if err != nil && opts.Context != nil && opts.Context.Err() != nil {
 		return nil, fmt.Errorf("backup: cancelled: %w", opts.Context.Err())

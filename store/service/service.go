@@ -31,6 +31,7 @@ import (
 	"github.com/valv-vault/valv/crypto/card"
 	"github.com/valv-vault/valv/crypto/recovery"
 	"github.com/valv-vault/valv/store"
+	"github.com/valv-vault/valv/store/backup"
 	"github.com/valv-vault/valv/store/customer"
 )
 
@@ -134,6 +135,9 @@ func (s *Service) vault() (*store.Vault, error) {
 		return nil, err
 	}
 	s.v = v
+	// What restore drills killed on the way left next to the vault
+	// (store/backup: a running drill's folder is left alone).
+	backup.CleanStaleDrills(s.vaultDir)
 	return v, nil
 }
 
