@@ -25,6 +25,9 @@ const (
 	ActionBackupVerify Action = "backup-verify" // Count: 0 verified, 1 failed
 	ActionRestore      Action = "restore"       // Count: files restored, or -1 if it failed
 	ActionDrill        Action = "drill"         // Count: 0 passed, 1 failed
+	// ActionBackupRotate: rotation deleted backups on a medium (no
+	// object: it is about a folder, whose path may hold a person's name).
+	ActionBackupRotate Action = "backup-rotate" // Count: files deleted
 )
 
 // A LogHead is where an audit log ends, read from the clear part of the
@@ -273,12 +276,12 @@ func ReadFileInfo(path string) (fi FileInfo, err error) {
 // checked at unlock against the one enrolled), or nil.
 func (s *Session) Signer() crypto.Signer { return s.signer }
 
-// LogBackup records a backup, a verification of one, a restore or a
-// drill in the directory's audit log (admins only). object is the
+// LogBackup records a backup, a verification of one, a restore, a drill
+// or a rotation in the directory's audit log (admins only). object is the
 // backup's id (the zero id: none, for a backup that did not read).
 func (s *Session) LogBackup(action Action, object ID, count int64) error {
 	switch action {
-	case ActionBackup, ActionBackupVerify, ActionRestore, ActionDrill:
+	case ActionBackup, ActionBackupVerify, ActionRestore, ActionDrill, ActionBackupRotate:
 	default:
 		return fmt.Errorf("store: %q is not a backup action", action)
 	}

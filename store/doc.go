@@ -141,7 +141,7 @@
 // [Session.Snapshot] gives a consistent copy of every file of the vault
 // (read transactions begun together) for store/backup, which writes,
 // verifies, restores and rotates backups (docs/backup-format.md). Backups,
-// their verification, restores and drills are audit entries
+// their verification, restores, drills and rotations are audit entries
 // ([Session.LogBackup]).
 //
 // # Formats and migration

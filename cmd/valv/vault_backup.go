@@ -17,7 +17,7 @@ import (
 
 const backupUsage = `valv backup --to DIR [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin]
        valv backup --media
-       valv backup rotate --to DIR [--keep N] [--monthly M] [--dry-run]
+       valv backup rotate --to DIR [--keep N] [--monthly M] [--dry-run] [--vault DIR] [--identity FILE | --card SERIAL] [--pin-stdin]
        valv verify FILE [--vault DIR] (--identity FILE | --card SERIAL) [--pin-stdin]
        valv restore FILE --into NEWDIR [--compartment ID] [--vault DIR] (--identity FILE | --card SERIAL) [--allow-unsigned]
        valv drill FILE [--vault DIR] (--identity FILE | --card SERIAL) [--pin-stdin]`
@@ -78,8 +78,10 @@ func listMedia(stdout io.Writer) error {
 
 func rotateCommand(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("valv backup rotate", backupUsage, stderr)
+	var vf vaultFlags
+	vf.register(fs)
 	to := fs.String("to", "", "the `folder` holding the backups")
-	keep := fs.Int("keep", backup.DefaultKeep, "keep the `N` newest backups of each vault")
+	keep := fs.Int("keep", backup.DefaultKeep, "keep the `N` newest backups of the vault")
 	monthly := fs.Int("monthly", backup.DefaultMonthly, "and the newest of each of the `M` most recent months")
 	dry := fs.Bool("dry-run", false, "only say what would be deleted")
 	if pos, err := parseInterleaved(fs, args); err != nil || len(pos) != 0 || *to == "" {
@@ -88,24 +90,25 @@ func rotateCommand(args []string, stdout, stderr io.Writer) error {
 		}
 		return errUsageOr(err)
 	}
-	r, err := backup.PlanRotation(*to, store.ID{}, backup.Policy{Keep: *keep, Monthly: *monthly})
-	if err != nil {
+	// An admin's session: rotation deletes backups of this vault only,
+	// and is logged (backup-rotate, the number of files deleted).
+	return withSession(&vf, func(s *store.Session) error {
+		r, err := backup.Rotate(s, *to, backup.Policy{Keep: *keep, Monthly: *monthly}, *dry)
+		if r == nil {
+			return err
+		}
+		for _, f := range r.Keep {
+			fmt.Fprintf(stdout, "keep\t%s\t%s\n", f.Path, f.Reason)
+		}
+		verb := "delete"
+		if *dry {
+			verb = "would delete"
+		}
+		for _, f := range r.Delete {
+			fmt.Fprintf(stdout, "%s\t%s\n", verb, f.Path)
+		}
 		return err
-	}
-	for _, f := range r.Keep {
-		fmt.Fprintf(stdout, "keep\t%s\t%s\n", f.Path, f.Reason)
-	}
-	verb := "delete"
-	if *dry {
-		verb = "would delete"
-	}
-	for _, f := range r.Delete {
-		fmt.Fprintf(stdout, "%s\t%s\n", verb, f.Path)
-	}
-	if *dry {
-		return nil
-	}
-	return r.Apply()
+	})
 }
 
 // openKey opens the key that opens backups: the identity file, or the

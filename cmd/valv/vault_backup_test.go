@@ -6,6 +6,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/valv-vault/valv/store"
+	"github.com/valv-vault/valv/store/backup"
 )
 
 // TestBackupCLI: valv backup writes a verified backup, valv verify checks
@@ -77,24 +81,29 @@ func TestBackupCLI(t *testing.T) {
 	// Rotation: a second backup, keep 1.
 	cv.ok(t, cv.admin, "backup", "--to", to)
 	os.WriteFile(filepath.Join(to, "other.txt"), []byte("x"), 0o600)
-	_, out, _ = runCLI(t, "", "backup", "rotate", "--to", to, "--keep", "1", "--monthly", "0", "--dry-run")
+	out = cv.ok(t, cv.admin, "backup", "rotate", "--to", to, "--keep", "1", "--monthly", "0", "--dry-run")
 	if strings.Count(out, "would delete") != 1 || !strings.Contains(out, "would delete\t"+file) {
 		t.Fatalf("rotate --dry-run: %q", out)
 	}
 	if _, err := os.Stat(file); err != nil {
 		t.Fatal("a dry run deleted")
 	}
-	if code, out, errOut := runCLI(t, "", "backup", "rotate", "--to", to, "--keep", "1", "--monthly", "0"); code != 0 {
-		t.Fatalf("rotate: %d %q %q", code, out, errOut)
-	}
+	// Another vault's backup in the same folder is not this vault's to
+	// rotate.
+	other := filepath.Join(to, backup.FileName(store.ID{1}, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), 1))
+	os.WriteFile(other, []byte("x"), 0o600)
+	cv.ok(t, cv.admin, "backup", "rotate", "--to", to, "--keep", "1", "--monthly", "0")
 	ents, _ := os.ReadDir(to)
-	if len(ents) != 2 {
+	if len(ents) != 3 {
 		t.Fatalf("after rotation: %d files", len(ents))
+	}
+	if _, err := os.Stat(file); err == nil {
+		t.Fatal("rotation kept the older backup")
 	}
 
 	// Every step is in the audit log.
 	out = cv.ok(t, cv.admin, "audit", "export", "--format", "csv")
-	for _, want := range []string{",backup," + id + ",", ",backup-verify," + id + ",0", ",backup-verify,,1", ",restore," + id + ",2", ",drill," + id + ",0"} {
+	for _, want := range []string{",backup," + id + ",", ",backup-verify," + id + ",0", ",backup-verify,,1", ",restore," + id + ",2", ",drill," + id + ",0", ",backup-rotate,,1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the audit log has no %q", want)
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -115,6 +116,11 @@ func TestTwoKeyHolders(t *testing.T) {
 	if !strings.Contains(strings.ToLower(out), "ok") {
 		t.Fatalf("audit verify: %s", out)
 	}
+
+	// Backups with the admin's card, through pcscd: the backup, its
+	// verification, a restore and a drill open it with the card (the
+	// PIN from --pin-stdin), and the clerk's card, no admin's, cannot.
+	backupCard(t, vault, admin, adminPIN, clerk, clerkPIN, north, strings.TrimSpace(custCode))
 
 	// Bertil leaves: deactivating him revokes North from his card (a new
 	// key) and his card opens nothing after, not even the key wrapped in
@@ -237,4 +243,64 @@ func cardOpensCompartment(t *testing.T, vault, comp, serial, pin string) error {
 		k.Destroy()
 	}
 	return err
+}
+
+// backupCard is TestTwoKeyHolders' backup step: valv backup, verify,
+// restore and drill with an admin's card through the real PC/SC stack.
+func backupCard(t *testing.T, vault, admin, adminPIN, clerk, clerkPIN, comp, code string) {
+	t.Helper()
+	run := func(stdin string, args ...string) string {
+		t.Helper()
+		c, out, errOut := runCLI(t, stdin, args...)
+		if c != 0 {
+			t.Fatalf("valv %s: exit %d\n%s%s", strings.Join(args, " "), c, out, errOut)
+		}
+		if strings.Contains(out+errOut, adminPIN) {
+			t.Fatalf("valv %s printed the PIN", args[0])
+		}
+		return out
+	}
+	to := t.TempDir()
+	out := run(adminPIN+"\n", "backup", "--to", to, "--vault", vault, "--card", admin, "--pin-stdin")
+	m := regexp.MustCompile(`(?m)^backup\t(.+)$`).FindStringSubmatch(out)
+	if m == nil || !strings.Contains(out, "verified\tread back whole") {
+		t.Fatalf("valv backup with the card: %q", out)
+	}
+	file := m[1]
+	id := regexp.MustCompile(`(?m)^id\t([0-9a-f]{32})$`).FindStringSubmatch(out)[1]
+
+	out = run(adminPIN+"\n", "verify", file, "--vault", vault, "--card", admin, "--pin-stdin")
+	if !strings.Contains(out, "ok\t"+file) || !strings.Contains(out, "an enrolled key holder of this vault") {
+		t.Fatalf("valv verify --card: %q", out)
+	}
+	// The card alone, with no vault at hand, opens it too.
+	out = run(adminPIN+"\n", "verify", file, "--vault", filepath.Join(t.TempDir(), "none"), "--card", admin, "--pin-stdin")
+	if !strings.Contains(out, "ok\t"+file) || !strings.Contains(out, "logged\tno") {
+		t.Fatalf("valv verify --card without the vault: %q", out)
+	}
+	if c, _, errOut := runCLI(t, clerkPIN+"\n", "verify", file, "--vault", vault, "--card", clerk, "--pin-stdin"); c == 0 || !strings.Contains(errOut, "does not open the backup") {
+		t.Fatalf("the clerk's card opened a backup: %d %q", c, errOut)
+	}
+
+	into := filepath.Join(t.TempDir(), "restored")
+	out = run(adminPIN+"\n", "restore", file, "--into", into, "--vault", vault, "--card", admin, "--pin-stdin")
+	if !strings.Contains(out, "restored\t"+into) {
+		t.Fatalf("valv restore --card: %q", out)
+	}
+	out = run(adminPIN+"\n", "customer", "list", "--vault", into, "--card", admin, "--pin-stdin", "--compartment", comp)
+	if !strings.Contains(out, code) {
+		t.Fatalf("the restored vault lists %q, want %s", out, code)
+	}
+
+	out = run(adminPIN+"\n", "drill", file, "--vault", vault, "--card", admin, "--pin-stdin")
+	if !strings.Contains(out, "drill\tpassed") || !strings.Contains(out, "1 customers in the backup, 1 now") {
+		t.Fatalf("valv drill --card: %q", out)
+	}
+
+	out = run(adminPIN+"\n", "audit", "export", "--vault", vault, "--card", admin, "--pin-stdin", "--format", "csv")
+	for _, want := range []string{",backup," + id + ",", ",backup-verify," + id + ",0", ",restore," + id + ",3", ",drill," + id + ",0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the audit log has no %q", want)
+		}
+	}
 }

@@ -63,8 +63,12 @@ type Result struct {
 	Bytes    int64 // of the backup file
 }
 
-// writeBuffer is the size of the buffer in front of the file.
-const writeBuffer = 1 << 20
+// writeBuffer is the size of the writes to the backup file. age writes
+// chunks of 64 KiB and 16 bytes; gathered into writes of 256 KiB (whole
+// pages), the kernel's side of writing costs about a third less CPU than
+// the chunks one by one, and a buffer of this size stays in the CPU's
+// cache (1 MiB costs more).
+const writeBuffer = 256 << 10
 
 // progressStep is how many bytes pass between progress reports.
 var progressStep int64 = 4 << 20
@@ -204,6 +208,9 @@ func write(s *store.Session, dir string, opts Options) (*Result, store.ID, error
 // stream writes the age file: the vault files, the manifest and its
 // signature in a tar stream. It returns the manifest.
 func stream(f io.Writer, snap *store.Snapshot, backupID store.ID, recipients []age.Recipient, opts Options, total int64) ([]byte, error) {
+	if wf, ok := f.(*os.File); ok {
+		f = &writebackFile{f: wf}
+	}
 	bw := bufio.NewWriterSize(f, writeBuffer)
 	aw, err := age.Encrypt(bw, recipients...)
 	if err != nil {
@@ -211,6 +218,7 @@ func stream(f io.Writer, snap *store.Snapshot, backupID store.ID, recipients []a
 	}
 	pw := &progressWriter{w: aw, total: total, fn: opts.Progress, ctx: opts.Context}
 	tw := tar.NewWriter(pw)
+	pool := newBlockPool()
 	holders, err := manifestHolders(snap.Holders)
 	if err != nil {
 		return nil, err
@@ -221,8 +229,8 @@ func stream(f io.Writer, snap *store.Snapshot, backupID store.ID, recipients []a
 		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: sf.Name, Size: sf.Size, Mode: 0o600, ModTime: snap.Time}); err != nil {
 			return nil, err
 		}
-		d := newAsyncHash()
-		_, err := sf.WriteTo(io.MultiWriter(tw, d))
+		d := pool.newFileCopier(tw)
+		_, err := sf.WriteTo(d)
 		if err != nil {
 			d.Close()
 			return nil, err

@@ -51,14 +51,43 @@ func settle(b *testing.B, files []string) {
 	}
 }
 
+// cpuSelf is the CPU time (user + system) this process has used so far,
+// all its threads together.
+func cpuSelf() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// A timing is the wall and CPU time of one step.
+type timing struct{ wall, cpu time.Duration }
+
+func (t *timing) add(o timing) { t.wall += o.wall; t.cpu += o.cpu }
+
+// runTimed runs a command and returns its wall time and the CPU time of
+// it and of every child it waited for (sh's rusage includes tar's and
+// age's).
+func runTimed(b *testing.B, name string, args ...string) timing {
+	t0 := time.Now()
+	cmd := exec.Command(name, args...)
+	if o, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("%s: %v %s", name, err, o)
+	}
+	return timing{time.Since(t0), cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
+}
+
 // BenchmarkBackup1GiB writes a backup of a 1 GiB vault to another folder,
-// with the read-back verification, and in the same run copies the same
+// with the read-back verification, and in the same round copies the same
 // files with cp + sync, and encrypts them with the stock age CLI (tar |
-// age, then sync). Metrics: seconds of each; write/cp is the ratio of
-// the backup's write phase (snapshot, encrypt, write, fsync) to cp +
-// sync throughput; the goal is at least 0.9. Each copy starts with the
-// vault files in the page cache (see settle). VALV_BENCH_MIB sets
-// another size.
+// age, then sync). Each round prints a line "# backup round" with the
+// wall and CPU seconds of each (bench/backup-baseline.sh sums them up);
+// the metrics are the means over the rounds: seconds of each, and the
+// ratios, as throughput (bytes streamed per second of wall time): write/cp
+// is the backup's write phase (snapshot, encrypt, write, fsync) over cp +
+// sync (the goal is at least 0.9), all/cp the whole backup (also reading
+// it back from the medium) over cp + sync, write/age and all/age the same
+// over tar | age. Each copy starts with the vault files in the page cache
+// (see settle). VALV_BENCH_MIB sets another size.
 func BenchmarkBackup1GiB(b *testing.B) {
 	mib := 1024
 	if s := os.Getenv("VALV_BENCH_MIB"); s != "" {
@@ -73,9 +102,8 @@ func BenchmarkBackup1GiB(b *testing.B) {
 		vaultBytes += fi.Size()
 		files = append(files, filepath.Join(f.dir, e.Name()))
 	}
-	key := filepath.Join(b.TempDir(), "recovery.txt")
-	writeRecovery(b, f, key)
-	var writeT, verifyT, cpT, ageT time.Duration
+	agePath, _ := exec.LookPath("age")
+	var writeT, verifyT, cpT, ageT timing
 	var snapBytes int64
 	n := 0
 	for b.Loop() {
@@ -83,17 +111,20 @@ func BenchmarkBackup1GiB(b *testing.B) {
 		out := b.TempDir()
 		s := f.unlock(b)
 		settle(b, files)
-		start := time.Now()
+		start, startCPU := time.Now(), cpuSelf()
 		var verifyStart time.Time
+		var verifyCPU time.Duration
 		res, err := Write(s, out, Options{App: "bench", Progress: func(p Progress) {
 			if p.Phase == "verify" && verifyStart.IsZero() {
-				verifyStart = time.Now()
+				verifyStart, verifyCPU = time.Now(), cpuSelf()
 			}
 		}})
 		must(b, err)
-		end := time.Now()
-		writeT += verifyStart.Sub(start)
-		verifyT += end.Sub(verifyStart)
+		end, endCPU := time.Now(), cpuSelf()
+		w := timing{verifyStart.Sub(start), verifyCPU - startCPU}
+		v := timing{end.Sub(verifyStart), endCPU - verifyCPU}
+		writeT.add(w)
+		verifyT.add(v)
 		snapBytes = 0
 		for _, mf := range res.Manifest.Files {
 			snapBytes += mf.Size
@@ -104,38 +135,42 @@ func BenchmarkBackup1GiB(b *testing.B) {
 		b.StopTimer()
 		cpOut := b.TempDir()
 		settle(b, files)
-		t0 := time.Now()
-		args := append(append([]string{}, files...), cpOut)
-		if o, err := exec.Command("cp", args...).CombinedOutput(); err != nil {
-			b.Fatalf("cp: %v %s", err, o)
-		}
-		if o, err := exec.Command("sync", "-f", cpOut).CombinedOutput(); err != nil {
-			b.Fatalf("sync: %v %s", err, o)
-		}
-		cpT += time.Since(t0)
+		c := runTimed(b, "cp", append(append([]string{}, files...), cpOut)...)
+		c.add(runTimed(b, "sync", "-f", cpOut))
+		cpT.add(c)
 		os.RemoveAll(cpOut)
-		if agePath, err := exec.LookPath("age"); err == nil {
+		var a timing
+		if agePath != "" {
 			encOut := filepath.Join(b.TempDir(), "x.age")
 			settle(b, files)
-			t0 = time.Now()
-			cmd := exec.Command("sh", "-c", `tar -c -C "$1" . | "$2" -e -r "$3" -o "$4" && sync "$4"`, "sh", f.dir, agePath, f.recovery.Recipient().String(), encOut)
-			if o, err := cmd.CombinedOutput(); err != nil {
-				b.Fatalf("tar | age: %v %s", err, o)
-			}
-			ageT += time.Since(t0)
+			a = runTimed(b, "sh", "-c", `tar -c -C "$1" . | "$2" -e -r "$3" -o "$4" && sync "$4"`, "sh", f.dir, agePath, f.recovery.Recipient().String(), encOut)
+			ageT.add(a)
 			os.Remove(encOut)
 		}
+		fmt.Printf("# backup round %d: %d MiB snapshot, %d MiB files; wall/cpu s: write %.3f %.3f verify %.3f %.3f cp+sync %.3f %.3f tar|age %.3f %.3f\n",
+			n, snapBytes>>20, vaultBytes>>20, w.wall.Seconds(), w.cpu.Seconds(), v.wall.Seconds(), v.cpu.Seconds(),
+			c.wall.Seconds(), c.cpu.Seconds(), a.wall.Seconds(), a.cpu.Seconds())
 		b.StartTimer()
 	}
 	sec := func(d time.Duration) float64 { return d.Seconds() / float64(n) }
 	b.ReportMetric(float64(snapBytes)/(1<<20), "MiB")
-	b.ReportMetric(sec(writeT), "write-s")
-	b.ReportMetric(sec(verifyT), "verify-s")
-	b.ReportMetric(sec(cpT), "cp+sync-s")
-	if ageT > 0 {
-		b.ReportMetric(sec(ageT), "age-cli-s")
+	b.ReportMetric(sec(writeT.wall), "write-s")
+	b.ReportMetric(sec(writeT.cpu), "write-cpu-s")
+	b.ReportMetric(sec(verifyT.wall), "verify-s")
+	b.ReportMetric(sec(verifyT.cpu), "verify-cpu-s")
+	b.ReportMetric(sec(cpT.wall), "cp+sync-s")
+	b.ReportMetric(sec(cpT.cpu), "cp+sync-cpu-s")
+	// Throughput ratios: bytes the backup snapshot streamed per second,
+	// over the vault's bytes copied per second by the other.
+	ratio := func(valv, other time.Duration) float64 {
+		return (float64(snapBytes) / valv.Seconds()) / (float64(vaultBytes) / other.Seconds())
 	}
-	// Throughput ratio: bytes the backup snapshot streamed per second of
-	// its write phase, over the vault's bytes copied per second by cp.
-	b.ReportMetric((float64(snapBytes)/writeT.Seconds())/(float64(vaultBytes)/cpT.Seconds()), "write/cp")
+	b.ReportMetric(ratio(writeT.wall, cpT.wall), "write/cp")
+	b.ReportMetric(ratio(writeT.wall+verifyT.wall, cpT.wall), "all/cp")
+	if ageT.wall > 0 {
+		b.ReportMetric(sec(ageT.wall), "age-cli-s")
+		b.ReportMetric(sec(ageT.cpu), "age-cli-cpu-s")
+		b.ReportMetric(ratio(writeT.wall, ageT.wall), "write/age")
+		b.ReportMetric(ratio(writeT.wall+verifyT.wall, ageT.wall), "all/age")
+	}
 }

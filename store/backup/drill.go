@@ -42,7 +42,8 @@ type DrillCompartment struct {
 func (r *DrillReport) OK() bool { return len(r.Failures) == 0 }
 
 // Drill restores a backup into a temporary folder next to the live vault
-// (on the same disk, not in /tmp), opens it with identity, verifies every
+// (on the same disk, not in /tmp; what a killed drill left there is
+// removed first, see CleanStaleDrills), opens it with identity, verifies every
 // audit log in it, compares the number of customers of each compartment
 // and a sample of records and documents with the live vault (live, an
 // admin's session, whose views of the sample are logged as usual),
@@ -57,12 +58,21 @@ func Drill(live *store.Session, path string, identity age.Identity, opts ReadOpt
 	}
 	opts.Identities = []age.Identity{identity}
 	opts.Vault, opts.Trusted = live.Vault().ID(), hs
+	CleanStaleDrills(live.Vault().Dir()) // what killed drills left
 	parent := filepath.Dir(filepath.Clean(live.Vault().Dir()))
-	tmp, err := os.MkdirTemp(parent, ".valv-drill-")
+	tmp, err := os.MkdirTemp(parent, drillPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("backup: drill: %w", err)
 	}
-	defer os.RemoveAll(tmp)
+	lock, err := lockDrill(tmp)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("backup: drill: %w", err)
+	}
+	defer func() {
+		os.RemoveAll(tmp)
+		lock.Close()
+	}()
 	rep := &DrillReport{}
 	err = drill(rep, live, path, filepath.Join(tmp, "vault"), identity, opts)
 	var backupID store.ID

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"filippo.io/age"
 
@@ -80,16 +79,19 @@ func VerifyFile(path string, opts ReadOptions) (*Report, error) {
 }
 
 func readFile(path string, opts ReadOptions, phase string, open func(f *tar.Header) (io.Writer, error)) (*Report, error) {
-	f, err := os.Open(path)
+	f, br, err := openBackup(path)
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	defer f.Close()
+	if c, ok := br.(io.Closer); ok {
+		defer c.Close()
+	}
 	st, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
-	r := &progressReader{r: f, total: st.Size(), phase: phase, fn: opts.Progress, ctx: opts.Context}
+	r := &progressReader{r: br, total: st.Size(), phase: phase, fn: opts.Progress, ctx: opts.Context}
 	rep, err := read(r, opts, open)
 	if err != nil && opts.Context != nil && opts.Context.Err() != nil {
 		return nil, fmt.Errorf("backup: cancelled: %w", opts.Context.Err())
@@ -122,6 +124,7 @@ func read(r io.Reader, opts ReadOptions, open func(f *tar.Header) (io.Writer, er
 		sum  [sha256.Size]byte
 	}
 	files := map[string]got{}
+	pool := newBlockPool()
 	var order []string
 	var manifest, sig []byte
 	damaged := func(err error) error {
@@ -165,8 +168,8 @@ func read(r io.Reader, opts ReadOptions, open func(f *tar.Header) (io.Writer, er
 					w = ow
 				}
 			}
-			d := newAsyncHash()
-			n, err := io.Copy(io.MultiWriter(w, d), tr)
+			d := pool.newFileCopier(w)
+			n, err := d.ReadFrom(tr)
 			sum := d.Sum()
 			if err != nil {
 				if cr.err != nil || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -297,6 +300,7 @@ type progressReader struct {
 	r           io.Reader
 	done, total int64
 	last        int64
+	started     bool
 	phase       string
 	fn          func(Progress)
 	ctx         context.Context
@@ -305,6 +309,10 @@ type progressReader struct {
 func (p *progressReader) Read(b []byte) (int, error) {
 	if p.ctx != nil && p.ctx.Err() != nil {
 		return 0, p.ctx.Err()
+	}
+	if !p.started && p.fn != nil { // the phase begins
+		p.started = true
+		p.fn(Progress{Phase: p.phase, Total: p.total})
 	}
 	n, err := p.r.Read(b)
 	p.done += int64(n)

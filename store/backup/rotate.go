@@ -123,12 +123,17 @@ func PlanRotation(dir string, vault store.ID, p Policy) (*Rotation, error) {
 }
 
 // Apply deletes the files the rotation does not keep, and syncs the
-// folder. It returns the first error after trying them all.
-func (r *Rotation) Apply() error {
+// folder. It returns how many it deleted, and the first error after
+// trying them all.
+func (r *Rotation) Apply() (int, error) {
 	var errs []error
+	deleted := 0
 	dirs := map[string]bool{}
 	for _, f := range r.Delete {
-		if err := os.Remove(f.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		switch err := os.Remove(f.Path); {
+		case err == nil:
+			deleted++
+		case !errors.Is(err, os.ErrNotExist):
 			errs = append(errs, err)
 		}
 		dirs[filepath.Dir(f.Path)] = true
@@ -136,5 +141,26 @@ func (r *Rotation) Apply() error {
 	for d := range dirs {
 		errs = append(errs, syncDir(d))
 	}
-	return errors.Join(errs...)
+	return deleted, errors.Join(errs...)
+}
+
+// Rotate applies the policy to the backups of the session's vault in dir
+// (an admin's or the recovery key's session): it plans the rotation and,
+// unless dryRun, deletes what the policy does not keep and logs it in
+// the directory's audit log (backup-rotate, Count: the files deleted,
+// also when deleting some failed). A dry run deletes nothing and is not
+// logged. Backups of other vaults and other files are never touched.
+func Rotate(s *store.Session, dir string, p Policy, dryRun bool) (*Rotation, error) {
+	if !s.IsAdmin() {
+		return nil, store.ErrNotAdmin
+	}
+	r, err := PlanRotation(dir, s.Vault().ID(), p)
+	if err != nil || dryRun {
+		return r, err
+	}
+	n, err := r.Apply()
+	if lerr := s.LogBackup(store.ActionBackupRotate, store.ID{}, int64(n)); lerr != nil {
+		err = errors.Join(err, fmt.Errorf("backup: rotation deleted %d files, but logging it failed: %w", n, lerr))
+	}
+	return r, err
 }

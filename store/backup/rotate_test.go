@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -68,7 +69,11 @@ func TestRotation(t *testing.T) {
 	if len(r.Delete) != 81-len(want) {
 		t.Fatalf("%d to delete", len(r.Delete))
 	}
-	must(t, r.Apply())
+	n, err := r.Apply()
+	must(t, err)
+	if n != len(r.Delete) {
+		t.Fatalf("Apply deleted %d of %d", n, len(r.Delete))
+	}
 	for _, o := range others {
 		if _, err := os.Stat(filepath.Join(dir, o)); err != nil {
 			t.Fatalf("rotation removed %s", o)
@@ -83,6 +88,63 @@ func TestRotation(t *testing.T) {
 	}
 	if _, err := PlanRotation(dir, a, Policy{Keep: 0, Monthly: 5}); err == nil {
 		t.Fatal("a policy keeping nothing was accepted")
+	}
+}
+
+// Rotate deletes the session's vault's backups the policy does not keep,
+// and logs how many (backup-rotate); a dry run deletes and logs nothing;
+// a session that is not an admin's may not rotate.
+func TestRotateAudited(t *testing.T) {
+	f := newFixture(t, 1, 1, 0, 0)
+	dir := t.TempDir()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 5 {
+		must(t, os.WriteFile(filepath.Join(dir, FileName(f.v.ID(), start.AddDate(0, 0, i), 1)), nil, 0o600))
+	}
+	other := filepath.Join(dir, FileName(store.ID{9}, start, 1))
+	must(t, os.WriteFile(other, nil, 0o600))
+	s := f.unlock(t)
+	counts := func() []int64 {
+		var c []int64
+		must(t, s.ExportAudit(func(e store.ExportedEntry) error {
+			if e.Action == store.ActionBackupRotate {
+				c = append(c, e.Count)
+			}
+			return nil
+		}))
+		return c
+	}
+	r, err := Rotate(s, dir, Policy{Keep: 2}, true)
+	must(t, err)
+	if len(r.Delete) != 3 || len(counts()) != 0 {
+		t.Fatalf("dry run: %d to delete, logged %v", len(r.Delete), counts())
+	}
+	r, err = Rotate(s, dir, Policy{Keep: 2}, false)
+	must(t, err)
+	ents, _ := os.ReadDir(dir)
+	if c := counts(); len(r.Delete) != 3 || len(ents) != 3 || len(c) != 1 || c[0] != 3 {
+		t.Fatalf("rotation: %d to delete, %d files left, logged %v", len(r.Delete), len(ents), c)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Fatal("another vault's backup was deleted")
+	}
+	// Nothing more to delete: still logged, with 0.
+	_, err = Rotate(s, dir, Policy{Keep: 2}, false)
+	must(t, err)
+	if c := counts(); len(c) != 2 || c[1] != 0 {
+		t.Fatalf("second rotation logged %v", c)
+	}
+	must(t, s.Lock())
+	h := newTestHolder(t, "Hugo Handläggare", store.RoleHolder)
+	as := f.unlock(t)
+	_, err = as.Enrol(h.info)
+	must(t, err)
+	must(t, as.Lock())
+	hs, err := f.v.Unlock(h.identity, h.signer)
+	must(t, err)
+	defer hs.Lock()
+	if _, err := Rotate(hs, dir, Policy{Keep: 1}, false); !errors.Is(err, store.ErrNotAdmin) {
+		t.Fatalf("a key holder who is no admin rotated: %v", err)
 	}
 }
 

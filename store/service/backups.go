@@ -25,8 +25,8 @@ import (
 // folder (never over the live vault), a restore drill, and rotation.
 // Every backup, verification, restore and drill is logged in the
 // directory's audit log (backup, backup-verify, restore, drill), by
-// store/backup or here as the CLI does; rotation deletes files on the
-// medium only and is not logged. All of them need an admin's session (or
+// store/backup or here as the CLI does, and so is a rotation that
+// deleted (backup-rotate: the number of files deleted). All of them need an admin's session (or
 // the recovery key's).
 
 // Types of backups the window shows.
@@ -409,18 +409,17 @@ func (s *Service) Drill(ctx context.Context, path string, progress func(BackupPr
 // Rotate applies the policy to this vault's backups in dir: it returns
 // what is kept (and why) and what is deleted, and deletes unless dryRun.
 // Backups of other vaults and files not named like backups are never
-// touched, and the newest backup is always kept.
+// touched, and the newest backup is always kept. A rotation that deleted
+// (not a dry run) is logged as backup-rotate with the number of files
+// deleted.
 func (s *Service) Rotate(dir string, p RotationPolicy, dryRun bool) (Rotation, error) {
 	sess, _, err := s.adminSession()
 	if err != nil {
 		return Rotation{}, err
 	}
-	r, err := backup.PlanRotation(dir, sess.Vault().ID(), p)
-	if err != nil {
+	r, err := backup.Rotate(sess, dir, p, dryRun)
+	if r == nil {
 		return Rotation{}, err
-	}
-	if !dryRun {
-		err = r.Apply()
 	}
 	return *r, err
 }

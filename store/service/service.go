@@ -34,6 +34,7 @@ import (
 	"github.com/valv-vault/valv/crypto/card"
 	"github.com/valv-vault/valv/crypto/recovery"
 	"github.com/valv-vault/valv/store"
+	"github.com/valv-vault/valv/store/backup"
 	"github.com/valv-vault/valv/store/customer"
 )
 
@@ -137,6 +138,9 @@ func (s *Service) vault() (*store.Vault, error) {
 		return nil, err
 	}
 	s.v = v
+	// What restore drills killed on the way left next to the vault
+	// (store/backup: a running drill's folder is left alone).
+	backup.CleanStaleDrills(s.vaultDir)
 	return v, nil
 }
 
