@@ -74,9 +74,21 @@ type slowReader struct {
 	open       chan struct{}
 	read       atomic.Int64
 	closed     atomic.Bool
+	stopped    atomic.Bool // the test ended: fail the import so it ends too
+}
+
+// stopAtEnd makes r fail once t ends, so that an import a failed test
+// left running does not keep reading (and calling into the window) for
+// the rest of the package's tests.
+func (r *slowReader) stopAtEnd(t *testing.T) *slowReader {
+	t.Cleanup(func() { r.stopped.Store(true) })
+	return r
 }
 
 func (r *slowReader) Read(p []byte) (int, error) {
+	if r.stopped.Load() {
+		return 0, errors.New("slowReader: the test ended")
+	}
 	done := r.read.Load()
 	if done >= r.size {
 		return 0, io.EOF
@@ -167,7 +179,7 @@ func TestWindowRespondsDuringImport(t *testing.T) {
 	w, p := openDocs(t, svc)
 	before := len(p.docs)
 
-	big := &slowReader{size: 1 << 30, delay: 2 * time.Millisecond}
+	big := (&slowReader{size: 1 << 30, delay: 2 * time.Millisecond}).stopAtEnd(t)
 	start := time.Now()
 	p.startImport("stor.bin", big, big.size)
 	// On the UI goroutine the 1 GiB read (2 ms a block) would take
@@ -287,7 +299,7 @@ func TestLockCancelsImport(t *testing.T) {
 	svc := newFakeService()
 	ended := withEnded(svc)
 	w, p := openDocs(t, svc)
-	big := &slowReader{size: 1 << 30, delay: time.Millisecond}
+	big := (&slowReader{size: 1 << 30, delay: time.Millisecond}).stopAtEnd(t)
 	p.startImport("stor.bin", big, big.size)
 	q.until(t, "the import reads", func() bool { return big.read.Load() > 0 })
 	w.Lock()

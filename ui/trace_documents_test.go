@@ -126,7 +126,7 @@ func TestKeyboardDocumentsDuringImport(t *testing.T) {
 		t.Fatal("the test drop is not used up")
 	}
 
-	big := &slowReader{size: 1 << 30, delay: 2 * time.Millisecond}
+	big := (&slowReader{size: 1 << 30, delay: 2 * time.Millisecond}).stopAtEnd(t)
 	p.startImport("stor.bin", big, big.size)
 	q.until(t, "the import reads", func() bool { return big.read.Load() > 1<<20 })
 	if c.Focused() != nil {
