@@ -136,6 +136,17 @@
 // compartment searched, with the number of hits; the query is never
 // logged.
 //
+// # Staff register
+//
+// Staff records (name, role, screening with its date and screener, the
+// signed NDA with the document itself) are sealed under the directory
+// key ([Session.AddStaff], [Session.Screen], [Session.RecordNDA]). A card
+// is enrolled only for a person who is screened and has an NDA on file
+// ([Session.CheckEnrolment]; the first admin's record is checked by
+// [CheckFirstAdmin] before [Create]). Deactivating a person
+// ([Session.Deactivate]) revokes their grants, rotating every compartment
+// key they held, and the directory key if they were an admin.
+//
 // # Backups
 //
 // [Session.Snapshot] gives a consistent copy of every file of the vault
