@@ -637,8 +637,12 @@ func (w *chunkWriter) abort() {
 }
 
 // deleteChunks deletes every chunk of a document.
-func deleteChunks(tx *bolt.Tx, id DocumentID) error {
-	b := tx.Bucket(bDocChunks)
+func deleteChunks(tx *bolt.Tx, id DocumentID) error { return deleteChunksIn(tx, bDocChunks, id) }
+
+// deleteChunksIn deletes every chunk of a document or intake item from a
+// chunk bucket.
+func deleteChunksIn(tx *bolt.Tx, bucket []byte, id ID) error {
+	b := tx.Bucket(bucket)
 	if b == nil {
 		return nil
 	}
@@ -655,23 +659,27 @@ func deleteChunks(tx *bolt.Tx, id DocumentID) error {
 // what an addition interrupted by a crash left behind. It runs when a
 // compartment file is opened (see openHooks), needs no key, and writes
 // only if there is something to delete.
-func sweepDocuments(db *bolt.DB) error {
-	var orphans []DocumentID
+func sweepDocuments(db *bolt.DB) error { return sweepChunks(db, bDocChunks, bDocuments) }
+
+// sweepChunks deletes the chunks in the bucket chunks whose id has no
+// entry in the bucket records.
+func sweepChunks(db *bolt.DB, chunks, records []byte) error {
+	var orphans []ID
 	err := db.View(func(tx *bolt.Tx) error {
-		chunks := tx.Bucket(bDocChunks)
-		if chunks == nil {
+		cb := tx.Bucket(chunks)
+		if cb == nil {
 			return nil
 		}
-		docs := tx.Bucket(bDocuments)
-		c := chunks.Cursor()
+		rb := tx.Bucket(records)
+		c := cb.Cursor()
 		for k, _ := c.First(); k != nil; {
 			if len(k) != docKeySize {
 				k, _ = c.Next()
 				continue
 			}
-			var id DocumentID
+			var id ID
 			copy(id[:], k)
-			if docs == nil || docs.Get(id[:]) == nil {
+			if rb == nil || rb.Get(id[:]) == nil {
 				orphans = append(orphans, id)
 			}
 			last := chunkKey(id, ^uint64(0))
@@ -686,7 +694,7 @@ func sweepDocuments(db *bolt.DB) error {
 	}
 	return db.Update(func(tx *bolt.Tx) error {
 		for _, id := range orphans {
-			if err := deleteChunks(tx, id); err != nil {
+			if err := deleteChunksIn(tx, chunks, id); err != nil {
 				return err
 			}
 		}

@@ -459,65 +459,12 @@ func openIntakePending(id age.Identity, v []byte, now time.Time) Entry {
 	return e
 }
 
-// deleteChunksIn deletes every chunk of a document or item from a chunk
-// bucket.
-func deleteChunksIn(tx *bolt.Tx, bucket []byte, id ID) error {
-	b := tx.Bucket(bucket)
-	if b == nil {
-		return nil
-	}
-	c := b.Cursor()
-	for k, _ := c.Seek(id[:]); k != nil && bytes.HasPrefix(k, id[:]); k, _ = c.Seek(id[:]) {
-		if err := c.Delete(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // sweepIntake deletes the chunks of intake items that have no record:
 // what an import interrupted by a crash, or a filing or discard
 // interrupted after its commit, left behind. It runs when a compartment
 // file is opened (openHooks), needs no key, and writes only if there is
 // something to delete.
-func sweepIntake(db *bolt.DB) error {
-	var orphans []IntakeID
-	err := db.View(func(tx *bolt.Tx) error {
-		chunks := tx.Bucket(bIntakeChunks)
-		if chunks == nil {
-			return nil
-		}
-		items := tx.Bucket(bIntake)
-		c := chunks.Cursor()
-		for k, _ := c.First(); k != nil; {
-			if len(k) != docKeySize {
-				k, _ = c.Next()
-				continue
-			}
-			var id IntakeID
-			copy(id[:], k)
-			if items == nil || items.Get(id[:]) == nil {
-				orphans = append(orphans, id)
-			}
-			last := chunkKey(id, ^uint64(0))
-			if k, _ = c.Seek(last); bytes.Equal(k, last) {
-				k, _ = c.Next()
-			}
-		}
-		return nil
-	})
-	if err != nil || len(orphans) == 0 {
-		return err
-	}
-	return db.Update(func(tx *bolt.Tx) error {
-		for _, id := range orphans {
-			if err := deleteChunksIn(tx, bIntakeChunks, id); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
+func sweepIntake(db *bolt.DB) error { return sweepChunks(db, bIntakeChunks, bIntake) }
 
 func init() {
 	openHooks[kindCompartment] = append(openHooks[kindCompartment], sweepIntake)
