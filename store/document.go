@@ -142,6 +142,14 @@ type docMeta struct {
 	DocumentInfo
 	chunks uint64 // number of chunks
 	length int64  // bytes of ciphertext (the outer age file)
+
+	// header is the SHA-256 of the outer age file's header and payload
+	// nonce (headerBound); set for documents written since it was added.
+	// It binds the ciphertext to the sealed metadata: nobody can write
+	// another payload under that header without the file key, so export
+	// checks the header instead of hashing all of the content again.
+	header      [sha256.Size]byte
+	headerBound bool
 }
 
 func appendDocMeta(b []byte, m *docMeta) []byte {
@@ -158,9 +166,15 @@ func appendDocMeta(b []byte, m *docMeta) []byte {
 	if m.Protected {
 		flags |= 1
 	}
+	if m.headerBound {
+		flags |= 2
+	}
 	enc.b = append(enc.b, flags)
 	enc.uvarint(m.chunks)
 	enc.uvarint(uint64(m.length))
+	if m.headerBound {
+		enc.b = append(enc.b, m.header[:]...)
+	}
 	return enc.b
 }
 
@@ -186,10 +200,18 @@ func decodeDocMeta(p []byte) (*docMeta, error) {
 	m.Protected = flags&1 != 0
 	m.chunks = d.uvarint()
 	m.length = int64(d.uvarint())
+	if m.headerBound = flags&2 != 0; m.headerBound {
+		if len(d.b) < sha256.Size {
+			d.fail()
+		} else {
+			copy(m.header[:], d.b)
+			d.b = d.b[sha256.Size:]
+		}
+	}
 	if err := d.done(); err != nil {
 		return nil, err
 	}
-	if flags&^1 != 0 || m.Size < 0 || m.length < 0 {
+	if flags&^3 != 0 || m.Size < 0 || m.length < 0 {
 		return nil, errMalformed
 	}
 	return m, nil
@@ -301,7 +323,8 @@ func (s *Session) addDocument(ctx context.Context, code customer.Code, name, med
 	w.useSlab()
 	defer w.release()
 	w.start()
-	size, sum, err := encryptDocument(ctx, w, recipient, r, progress, opts.Passphrase)
+	hc := &headerCapture{w: w}
+	size, sum, err := encryptDocument(ctx, hc, recipient, r, progress, opts.Passphrase)
 	if err == nil {
 		err = w.close()
 	}
@@ -331,6 +354,7 @@ func (s *Session) addDocument(ctx context.Context, code customer.Code, name, med
 			Size: size, SHA256: sum, Added: now, Holder: s.actor, Protected: opts.Passphrase != ""},
 		length: w.total,
 	}
+	m.header, m.headerBound = hc.sum()
 	err = w.commit(func(tx *bolt.Tx, chunks uint64) error {
 		if tx.Bucket(bCustomers).Get(rid) == nil {
 			return ErrNoCustomer
@@ -356,6 +380,47 @@ func (s *Session) addDocument(ctx context.Context, code customer.Code, name, med
 	}
 	s.touched[cid] = true
 	return id, nil
+}
+
+// headerCaptureMax is how much of an age file headerCapture keeps: more
+// than a header with a few X25519 stanzas and the payload nonce.
+const headerCaptureMax = 4096
+
+// A headerCapture passes writes on to w and keeps the first bytes, from
+// which sum hashes the age header and payload nonce.
+type headerCapture struct {
+	w   io.Writer
+	buf []byte
+}
+
+func (c *headerCapture) Write(p []byte) (int, error) {
+	if n := min(len(p), headerCaptureMax-len(c.buf)); n > 0 {
+		c.buf = append(c.buf, p[:n]...)
+	}
+	return c.w.Write(p)
+}
+
+// sum returns the SHA-256 of the age header and the 16-byte payload
+// nonce written through c, or false if they were not all captured.
+func (c *headerCapture) sum() ([sha256.Size]byte, bool) {
+	hdr, err := age.ExtractHeader(bytes.NewReader(c.buf))
+	if err != nil || len(c.buf) < len(hdr)+16 {
+		return [sha256.Size]byte{}, false
+	}
+	return sha256.Sum256(c.buf[:len(hdr)+16]), true
+}
+
+// checkHeader compares the stored age header and payload nonce of a
+// document with the hash in its metadata.
+func checkHeader(src io.ReaderAt, m *docMeta) error {
+	c := &headerCapture{w: io.Discard}
+	if _, err := io.Copy(c, io.NewSectionReader(src, 0, min(m.length, headerCaptureMax))); err != nil {
+		return err
+	}
+	if h, ok := c.sum(); !ok || h != m.header {
+		return fmt.Errorf("%w: document %s is not the file its metadata names (its age header differs)", ErrDocumentDamaged, m.ID)
+	}
+	return nil
 }
 
 // encryptDocument streams r through SHA-256 and age (an inner scrypt
@@ -834,6 +899,9 @@ func (s *Session) ExportDocument(ctx context.Context, id DocumentID, w io.Writer
 	if err == nil && size != m.Size {
 		err = fmt.Errorf("%w: document %s has %d bytes, its metadata says %d", ErrDocumentDamaged, id, size, m.Size)
 	}
+	if err == nil && m.headerBound {
+		err = checkHeader(src, m)
+	}
 	if err == nil {
 		err = db.Update(func(tx *bolt.Tx) error {
 			return appendEntries(tx, c.kr, Entry{Time: s.v.now(), Holder: s.actor, Action: ActionDocExport, Object: string(m.Customer), Count: m.Size})
@@ -847,11 +915,14 @@ func (s *Session) ExportDocument(ctx context.Context, id DocumentID, w io.Writer
 		return DocumentInfo{}, err
 	}
 
-	_, sum, err := copyDocument(ctx, w, plain, size, progress)
+	// A document whose header is bound needs no second hash of its
+	// content (see docMeta.header); older ones are hashed as they are
+	// written.
+	_, sum, err := copyDocument(ctx, w, plain, size, progress, !m.headerBound)
 	switch {
 	case err != nil:
 		return DocumentInfo{}, err
-	case sum != m.SHA256:
+	case !m.headerBound && sum != m.SHA256:
 		return DocumentInfo{}, fmt.Errorf("%w: the SHA-256 of document %s differs from its metadata", ErrDocumentDamaged, id)
 	}
 	return m.DocumentInfo, nil

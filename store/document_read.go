@@ -257,11 +257,11 @@ type segment struct {
 
 // copyDocument writes the size bytes of content of ra to w, in order,
 // decrypting segments on docWorkers goroutines ahead of the writer, and
-// returns the SHA-256 of what it wrote. progress, if not nil, is called
+// returns the SHA-256 of what it wrote (if hash; zero otherwise). progress, if not nil, is called
 // on the caller's goroutine with the bytes written so far. On an error
 // (or when ctx is cancelled) it stops, waits for its goroutines and
 // returns the error with the bytes written.
-func copyDocument(ctx context.Context, w io.Writer, ra io.ReaderAt, size int64, progress func(int64)) (written int64, sum [sha256.Size]byte, err error) {
+func copyDocument(ctx context.Context, w io.Writer, ra io.ReaderAt, size int64, progress func(int64), hash bool) (written int64, sum [sha256.Size]byte, err error) {
 	bufs := make([][]byte, docSegments)
 	free := make(chan []byte, len(bufs))
 	for i := range bufs {
@@ -310,7 +310,9 @@ func copyDocument(ctx context.Context, w io.Writer, ra io.ReaderAt, size int64, 
 	h := sha256.New()
 	wg.Go(func() {
 		for b := range toHash {
-			h.Write(b)
+			if hash {
+				h.Write(b)
+			}
 			hashed <- struct{}{}
 		}
 	})

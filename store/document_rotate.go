@@ -82,7 +82,8 @@ func reencryptDocument(ctx context.Context, otx *bolt.Tx, ndb *bolt.DB, id Docum
 		return false, nil
 	}
 	w := &chunkWriter{ctx: ctx, db: ndb, id: id}
-	enc, err := age.Encrypt(w, to)
+	hc := &headerCapture{w: w}
+	enc, err := age.Encrypt(hc, to)
 	if err != nil {
 		return false, err
 	}
@@ -112,6 +113,7 @@ func reencryptDocument(ctx context.Context, otx *bolt.Tx, ndb *bolt.DB, id Docum
 	w.close()
 	nm := *m
 	nm.length = w.total
+	nm.header, nm.headerBound = hc.sum()
 	err = w.commit(func(tx *bolt.Tx, chunks uint64) error {
 		nm.chunks = chunks
 		docs, err := tx.CreateBucketIfNotExists(bDocuments)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"filippo.io/age"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -280,6 +281,7 @@ func TestDocumentTamper(t *testing.T) {
 	var cases []tamper
 	var saved []byte
 	var saved2 []byte
+	var savedChunks [][]byte
 	cases = append(cases,
 		tamper{"flipped byte", func(tx *bolt.Tx) error {
 			b := tx.Bucket(bDocChunks)
@@ -307,6 +309,49 @@ func TestDocumentTamper(t *testing.T) {
 			saved = bytes.Clone(v)
 			return b.Delete(k)
 		}, func(tx *bolt.Tx) error { return tx.Bucket(bDocChunks).Put(chunkKey(id, 5), saved) }},
+		// Someone who can write the file but has no key encrypts other
+		// content of the same length to the compartment's public
+		// recipient and puts it in place of the document's chunks: the
+		// sealed header hash (or, for older documents, the content's
+		// SHA-256) must catch it.
+		tamper{"whole age file replaced", func(tx *bolt.Tx) error {
+			b := tx.Bucket(bDocChunks)
+			savedChunks = nil
+			for i := range 6 {
+				savedChunks = append(savedChunks, bytes.Clone(b.Get(chunkKey(id, uint64(i)))))
+			}
+			rcpt, err := age.ParseX25519Recipient(string(tx.Bucket(bMeta).Get([]byte("recipient"))))
+			if err != nil {
+				return err
+			}
+			var forged bytes.Buffer
+			wc, err := age.Encrypt(&forged, rcpt)
+			if err != nil {
+				return err
+			}
+			other := bytes.Clone(data)
+			other[0] ^= 1
+			wc.Write(other)
+			wc.Close()
+			if n := len(bytes.Join(savedChunks, nil)); forged.Len() != n {
+				return fmt.Errorf("the forged file is %d bytes, the document %d", forged.Len(), n)
+			}
+			p := forged.Bytes()
+			for i, c := range savedChunks {
+				if err := b.Put(chunkKey(id, uint64(i)), p[:len(c)]); err != nil {
+					return err
+				}
+				p = p[len(c):]
+			}
+			return nil
+		}, func(tx *bolt.Tx) error {
+			for i, c := range savedChunks {
+				if err := tx.Bucket(bDocChunks).Put(chunkKey(id, uint64(i)), c); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
 		tamper{"metadata moved", func(tx *bolt.Tx) error {
 			b := tx.Bucket(bDocuments)
 			saved = bytes.Clone(b.Get(id[:]))
@@ -468,5 +513,42 @@ func TestDocumentNames(t *testing.T) {
 	mustNoErr(t, f.s.Lock())
 	if _, err := f.s.AddDocument(context.Background(), f.code, "a", "", strings.NewReader("x"), nil, DocumentOptions{}); !errors.Is(err, ErrLockedSession) {
 		t.Errorf("locked session: %v", err)
+	}
+}
+
+// A document written before its metadata held the age header's hash is
+// still checked by the SHA-256 of its content as it is exported.
+func TestDocumentWithoutHeaderHash(t *testing.T) {
+	f := newDocFixture(t)
+	data := randomBytes(11, 200<<10)
+	id := f.add(t, "old.pdf", data, DocumentOptions{})
+	rewrite := func(change func(m *docMeta)) {
+		t.Helper()
+		c := f.s.comps[f.cid]
+		db, err := f.s.v.compartmentDB(f.cid)
+		mustNoErr(t, err)
+		mustNoErr(t, db.Update(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bDocuments)
+			rid, m, err := openDocRecord(c.kr, id, b.Get(id[:]))
+			if err != nil {
+				return err
+			}
+			change(m)
+			return b.Put(id[:], sealDocMeta(c.kr, rid, m))
+		}))
+	}
+	rewrite(func(m *docMeta) {
+		if !m.headerBound {
+			t.Fatal("a new document has no header hash")
+		}
+		m.headerBound, m.header = false, [sha256.Size]byte{}
+	})
+	got, _, err := f.export(f.s, id, DocumentOptions{})
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("export without a header hash: %v", err)
+	}
+	rewrite(func(m *docMeta) { m.SHA256[0] ^= 1 })
+	if _, _, err := f.export(f.s, id, DocumentOptions{}); !errors.Is(err, ErrDocumentDamaged) {
+		t.Fatalf("a content hash that differs: %v", err)
 	}
 }
