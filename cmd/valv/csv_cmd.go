@@ -74,13 +74,9 @@ func importCSVCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) 
 	vf.register(fs)
 	comp := fs.String("compartment", "", "compartment `id` (needed if the key opens several)")
 	encoding := fs.String("encoding", "utf-8", "the file's `encoding`: utf-8 or windows-1252")
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseArgs(fs, args, 1)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return errUsage
 	}
 	var opt customercsv.Options
 	switch strings.ToLower(*encoding) {
@@ -199,13 +195,9 @@ func exportCSVCommand(args []string, stdout, stderr io.Writer) error {
 	reveal := fs.Bool("reveal", false, "with --with-names: personnummer, card and account numbers in full")
 	excel := fs.Bool("excel", false, "';' and a byte order mark, for Swedish Excel")
 	force := fs.Bool("force", false, "replace OUT if it exists")
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseArgs(fs, args, 1)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return errUsage
 	}
 	if *reveal && !*names {
 		fmt.Fprintln(stderr, "valv export-csv: --reveal needs --with-names")

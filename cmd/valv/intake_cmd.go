@@ -110,13 +110,9 @@ func intakeImport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("valv intake import", intakeUsage, stderr)
 	dir := fs.String("vault", defaultVaultDir(), "vault `folder`")
 	remove := fs.Bool("remove", false, "delete each file once it is in the vault (imported now or before)")
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseArgs(fs, args, 1)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return errUsage
 	}
 	ents, err := os.ReadDir(pos[0])
 	if err != nil {
@@ -222,13 +218,9 @@ func intakeFile(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("valv intake file", intakeUsage, stderr)
 	var vf vaultFlags
 	vf.register(fs)
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseArgs(fs, args, 2)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 2 {
-		fs.Usage()
-		return errUsage
 	}
 	item, err := store.ParseID(pos[0])
 	if err != nil {
@@ -253,13 +245,9 @@ func intakeDiscard(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("valv intake discard", intakeUsage, stderr)
 	var vf vaultFlags
 	vf.register(fs)
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseArgs(fs, args, 1)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return errUsage
 	}
 	item, err := store.ParseID(pos[0])
 	if err != nil {

@@ -83,6 +83,21 @@ func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// parseArgs is parseInterleaved for a command that takes exactly n
+// positional arguments: any other number prints the usage and is
+// errUsage.
+func parseArgs(fs *flag.FlagSet, args []string, n int) ([]string, error) {
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) != n {
+		fs.Usage()
+		return nil, errUsage
+	}
+	return pos, nil
+}
+
 // parseInterleaved parses flags that may come before or after the
 // positional arguments ("show CODE --reveal") and returns the latter.
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {

@@ -85,13 +85,9 @@ func docAdd(args []string, stdout, stderr io.Writer) error {
 	vf.register(fs)
 	mediaType := fs.String("type", "", "the document's media `type` (default: from the file name's extension)")
 	protect := fs.Bool("protect", false, "protect the document with its own passphrase (asked)")
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseArgs(fs, args, 2)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 2 {
-		fs.Usage()
-		return errUsage
 	}
 	code, path := customer.Code(pos[0]), pos[1]
 	if _, err := customer.ParseCode(pos[0]); err != nil {
@@ -142,13 +138,9 @@ func docList(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("valv doc list", docUsage, stderr)
 	var vf vaultFlags
 	vf.register(fs)
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseArgs(fs, args, 1)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return errUsage
 	}
 	return withSession(&vf, func(s *store.Session) error {
 		docs, err := s.Documents(customer.Code(pos[0]))
@@ -170,13 +162,9 @@ func docExport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("valv doc export", docUsage, stderr)
 	var vf vaultFlags
 	vf.register(fs)
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseArgs(fs, args, 2)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 2 {
-		fs.Usage()
-		return errUsage
 	}
 	id, err := store.ParseID(pos[0])
 	if err != nil {
@@ -275,13 +263,9 @@ func docRedact(args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	})
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseArgs(fs, args, 1)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return errUsage
 	}
 	id, err := store.ParseID(pos[0])
 	if err != nil {

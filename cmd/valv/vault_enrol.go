@@ -116,13 +116,9 @@ func recipientCommand(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("valv recipient", recipientUsage, stderr)
 	var vf vaultFlags
 	vf.register(fs)
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseArgs(fs, args, 1)
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return errUsage
 	}
 	return withSession(&vf, func(s *store.Session) error {
 		cid, err := findCompartment(s, pos[0])
