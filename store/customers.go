@@ -141,14 +141,22 @@ func (s *Session) AddCustomers(cid CompartmentID, cs []customer.Customer) ([]cus
 	return s.addCustomers(cid, cs)
 }
 
-// addCustomers is AddCustomers with s.mu held; extra entries (an import's
-// own entry) are logged after the additions, in the same transaction.
-func (s *Session) addCustomers(cid CompartmentID, cs []customer.Customer, extra ...Entry) ([]customer.Code, error) {
-	c, db, err := s.comp(cid)
-	if err != nil {
+// addCustomers is AddCustomers with s.mu held.
+func (s *Session) addCustomers(cid CompartmentID, cs []customer.Customer) ([]customer.Code, error) {
+	if _, _, err := s.comp(cid); err != nil {
 		return nil, err
 	}
 	now := s.v.now()
+	batch, rows := normalizeBatch(cs, now)
+	if rows != nil {
+		return nil, rows
+	}
+	return s.storeCustomers(cid, batch, now)
+}
+
+// normalizeBatch returns normalized copies of cs, or the errors of every
+// invalid customer and of codes given twice.
+func normalizeBatch(cs []customer.Customer, now time.Time) ([]customer.Customer, RowErrors) {
 	batch := make([]customer.Customer, len(cs))
 	errs := make([]*RowError, len(cs))
 	parallel(len(cs), func(lo, hi int) {
@@ -177,6 +185,17 @@ func (s *Session) addCustomers(cid CompartmentID, cs []customer.Customer, extra 
 	if rows != nil {
 		return nil, rows
 	}
+	return batch, nil
+}
+
+// storeCustomers writes a normalized batch whose given codes are
+// distinct; extra entries (an import's own entry) are logged after the
+// additions, in the same transaction. s.mu is held.
+func (s *Session) storeCustomers(cid CompartmentID, batch []customer.Customer, now time.Time, extra ...Entry) ([]customer.Code, error) {
+	c, db, err := s.comp(cid)
+	if err != nil {
+		return nil, err
+	}
 
 	// Codes must be unused in every unlocked compartment: read
 	// transactions on the others stay open while codes are assigned.
@@ -204,8 +223,8 @@ func (s *Session) addCustomers(cid CompartmentID, cs []customer.Customer, extra 
 		}
 		return false
 	}
-	for code := range given {
-		if usedElsewhere(code) {
+	for i := range batch {
+		if code := batch[i].Code; code != "" && usedElsewhere(code) {
 			return nil, fmt.Errorf("%w: %s", ErrCodeTaken, code)
 		}
 	}

@@ -131,7 +131,9 @@ func (s *Session) ImportCustomers(cid CompartmentID, rows []ImportRow) (ImportRe
 		s.touched[cid] = true
 		return res, nil
 	}
-	codes, err := s.addCustomers(cid, valid, entry)
+	// valid is normalized and its codes are distinct: stored as
+	// AddCustomers stores a batch, without normalizing it again.
+	codes, err := s.storeCustomers(cid, valid, now, entry)
 	if err != nil {
 		return ImportResult{}, err
 	}
