@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -148,6 +149,9 @@ const (
 	benchKeyEnv   = "VALV_BENCH_KEY"   // its recovery identity
 	benchCodeEnv  = "VALV_BENCH_CODE"  // the customer
 	benchDocEnv   = "VALV_BENCH_DOC"   // the document to export
+	// If set, the child writes a CPU profile of its operation to this
+	// path with ".add" or ".export" appended (go tool pprof reads it).
+	benchProfileEnv = "VALV_BENCH_CPUPROFILE"
 )
 
 func writeRandomFile(t testing.TB, path string, size int64) {
@@ -224,6 +228,12 @@ func TestDocumentBenchChild(t *testing.T) {
 	if err := resetPeakRSS(); err != nil {
 		t.Logf("peak RSS not reset (%v): it covers the whole child", err)
 	}
+	if path := os.Getenv(benchProfileEnv); path != "" {
+		pf, err := os.Create(path + "." + op)
+		mustNoErr(t, err)
+		mustNoErr(t, pprof.StartCPUProfile(pf))
+		defer pf.Close()
+	}
 	cpu0 := cpuTime()
 	start := time.Now()
 	if op == "add" {
@@ -233,6 +243,7 @@ func TestDocumentBenchChild(t *testing.T) {
 	}
 	d := time.Since(start)
 	cpu := cpuTime() - cpu0
+	pprof.StopCPUProfile()
 	mustNoErr(t, err)
 	fmt.Printf("RESULT %d %.1f %d %s\n", d.Nanoseconds(), peakRSS(), cpu.Nanoseconds(), id)
 }
