@@ -56,8 +56,11 @@ func (w *chunkWriter) start() {
 
 func (c *chunkCommitter) run(ctx context.Context, w *chunkWriter) {
 	defer close(c.done)
+	pacer := startDiskPacer(w.db.Path())
+	defer pacer.stop()
 	for b := range c.batches {
 		if c.failed() == nil {
+			pacer.reserve(2 * int64(docTx))
 			if err := putChunks(ctx, w.db, w.chunkBucket(), w.id, b.first, b.chunks, nil); err != nil {
 				c.mu.Lock()
 				c.err = err

@@ -208,11 +208,16 @@ func write(s *store.Session, dir string, opts Options) (*Result, store.ID, error
 // stream writes the age file: the vault files, the manifest and its
 // signature in a tar stream. It returns the manifest.
 func stream(f io.Writer, snap *store.Snapshot, backupID store.ID, recipients []age.Recipient, opts Options, total int64) ([]byte, error) {
+	var flush func() error
 	if wf, ok := f.(*os.File); ok {
-		f = &writebackFile{f: wf}
+		dw := newDirectWriter(wf)
+		defer dw.Close()
+		f, flush = dw, dw.Close
+	} else {
+		bw := bufio.NewWriterSize(f, writeBuffer)
+		f, flush = bw, bw.Flush
 	}
-	bw := bufio.NewWriterSize(f, writeBuffer)
-	aw, err := age.Encrypt(bw, recipients...)
+	aw, err := age.Encrypt(f, recipients...)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +275,7 @@ func stream(f io.Writer, snap *store.Snapshot, backupID store.ID, recipients []a
 	if err := aw.Close(); err != nil {
 		return nil, err
 	}
-	return mb, bw.Flush()
+	return mb, flush()
 }
 
 // checkSigner makes sure the signer is the session's key holder's

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"testing"
@@ -111,12 +112,24 @@ func BenchmarkBackup1GiB(b *testing.B) {
 		out := b.TempDir()
 		s := f.unlock(b)
 		settle(b, files)
+		var prof *os.File
+		if path := os.Getenv("VALV_BENCH_CPUPROFILE"); path != "" {
+			// A CPU profile of the write phase of each round.
+			var err error
+			prof, err = os.Create(fmt.Sprintf("%s.%d", path, n))
+			must(b, err)
+			must(b, pprof.StartCPUProfile(prof))
+		}
 		start, startCPU := time.Now(), cpuSelf()
 		var verifyStart time.Time
 		var verifyCPU time.Duration
 		res, err := Write(s, out, Options{App: "bench", Progress: func(p Progress) {
 			if p.Phase == "verify" && verifyStart.IsZero() {
 				verifyStart, verifyCPU = time.Now(), cpuSelf()
+				if prof != nil {
+					pprof.StopCPUProfile()
+					prof.Close()
+				}
 			}
 		}})
 		must(b, err)

@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
+	"sync/atomic"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 // TestFileCopier: what the copier writes and hashes is what it was given,
@@ -48,6 +50,22 @@ func TestFileCopier(t *testing.T) {
 		t.Fatalf("writer's error: %v", err)
 	}
 	failing.Close()
+	// A long source stops being read once the writer failed, before
+	// ReadFrom returns.
+	long := &countingReader{r: io.LimitReader(zeros{}, 1<<30)}
+	failing = pool.newFileCopier(errWriter{})
+	if _, err := failing.ReadFrom(long); !errors.Is(err, errFull) {
+		t.Fatalf("writer's error on a long source: %v", err)
+	}
+	failing.Close()
+	if n := long.n.Load(); n > (copyBlocks+2)*copyBlock {
+		t.Fatalf("%d bytes of the source read after the writer failed", n)
+	}
+	after := long.n.Load()
+	time.Sleep(10 * time.Millisecond)
+	if long.n.Load() != after {
+		t.Fatal("the source is still read after ReadFrom returned")
+	}
 	if len(pool.free) != copyBlocks {
 		t.Fatalf("%d of %d blocks back in the pool", len(pool.free), copyBlocks)
 	}
@@ -58,3 +76,18 @@ var errFull = errors.New("full")
 type errWriter struct{}
 
 func (errWriter) Write([]byte) (int, error) { return 0, errFull }
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}

@@ -1,0 +1,10 @@
+//go:build !linux
+
+package store
+
+// diskPacer does nothing outside Linux (see writeback_linux.go).
+type diskPacer struct{}
+
+func startDiskPacer(string) *diskPacer { return nil }
+func (*diskPacer) reserve(int64)       {}
+func (*diskPacer) stop()               {}
