@@ -8,7 +8,11 @@
 # Each round runs, one after the other (with a sync before each, so that
 # none pays for the previous one's writeback): age -e -o FILE + sync FILE,
 # age -d -o FILE, then store's BenchmarkDocument1GiB (Add, Export; each
-# in a child process that reports its own time and peak RSS). The vault,
+# in a child process that reports its own time and peak RSS). Each reads
+# its input from the page cache: it is read whole just before (the
+# development machine's kernel evicts page cache that was written and
+# not read again within seconds, so that an input file written a few
+# seconds before would otherwise be read from the disk, sometimes). The vault,
 # the age output and the exports share one folder, by default under
 # test-output/ in the repository (not /tmp, which may be tmpfs); set
 # VALV_BENCH_DIR to use another. BENCH_DOC_ROUNDS rounds (default 3);
@@ -53,9 +57,11 @@ line() { # name mib wall cpu
 for i in $(seq "$rounds"); do
 	rm -f "$d/enc" "$d/dec"
 	sync
+	cat "$d/plain" >/dev/null # from the page cache, as for Valv (see below)
 	read -r w c < <(timed sh -c 'age -e -r "$1" -o "$2/enc" "$2/plain" && sync "$2/enc"' - "$r" "$d")
 	line "BenchmarkAgeCLIEncrypt$name" "$mib" "$w" "$c"
 	sync
+	cat "$d/enc" >/dev/null
 	read -r w c < <(timed age -d -i "$d/key.txt" -o "$d/dec" "$d/enc")
 	line "BenchmarkAgeCLIDecrypt$name" "$mib" "$w" "$c"
 	if [ "$i" = 1 ]; then cmp "$d/plain" "$d/dec"; fi

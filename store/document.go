@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/valv-vault/valv/crypto/seal"
 	"github.com/valv-vault/valv/store/customer"
+	"github.com/valv-vault/valv/store/directio"
 )
 
 // Documents are files attached to a customer: scans, contracts, NDAs.
@@ -875,7 +877,11 @@ func (s *Session) findDocument(id DocumentID) (*openComp, *bolt.DB, *docMeta, er
 // ahead of the writes to w, and the kernel is advised to read the chunks
 // ahead (bbolt maps the file with MADV_RANDOM, which turns off
 // readahead); see document_read.go. w gets the content in order, in
-// writes of up to 256 KiB, from the caller's goroutine, as does progress.
+// writes of up to 256 KiB, from the caller's goroutine, as does progress;
+// except that a regular file (*os.File) of a document of 8 MiB or more
+// is written around the page cache (store/directio), in blocks, from a
+// goroutine of its own, all done when ExportDocument returns, with the
+// file's offset at the end of the content.
 // Cancelling ctx stops the export.
 func (s *Session) ExportDocument(ctx context.Context, id DocumentID, w io.Writer, progress func(done int64), opts DocumentOptions) (DocumentInfo, error) {
 	s.mu.Lock()
@@ -915,10 +921,28 @@ func (s *Session) ExportDocument(ctx context.Context, id DocumentID, w io.Writer
 		return DocumentInfo{}, err
 	}
 
+	// A file is written around the page cache where it can be (see
+	// store/directio): an exported document goes to another program or
+	// medium, not back to Valv.
+	if f, ok := w.(*os.File); ok && size >= directExportMin {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			dw, err := directio.NewWriter(f)
+			if err != nil {
+				return DocumentInfo{}, err
+			}
+			defer dw.Close()
+			w = &closingWriter{dw, dw.Close}
+		}
+	}
 	// A document whose header is bound needs no second hash of its
 	// content (see docMeta.header); older ones are hashed as they are
 	// written.
 	_, sum, err := copyDocument(ctx, w, plain, size, progress, !m.headerBound)
+	if cw, ok := w.(*closingWriter); ok {
+		if cerr := cw.close(); err == nil {
+			err = cerr
+		}
+	}
 	switch {
 	case err != nil:
 		return DocumentInfo{}, err
@@ -926,6 +950,16 @@ func (s *Session) ExportDocument(ctx context.Context, id DocumentID, w io.Writer
 		return DocumentInfo{}, fmt.Errorf("%w: the SHA-256 of document %s differs from its metadata", ErrDocumentDamaged, id)
 	}
 	return m.DocumentInfo, nil
+}
+
+// directExportMin is the size from which ExportDocument writes a file
+// around the page cache: a smaller one is written faster through it.
+const directExportMin = 8 << 20
+
+// A closingWriter is a writer that must be closed once written.
+type closingWriter struct {
+	io.Writer
+	close func() error
 }
 
 // openDocumentStream reads the age headers (outer, and inner if

@@ -38,6 +38,7 @@ import (
 
 	"github.com/valv-vault/valv/crypto/pivage"
 	"github.com/valv-vault/valv/store"
+	"github.com/valv-vault/valv/store/directio"
 )
 
 // Options says how to write a backup.
@@ -63,11 +64,9 @@ type Result struct {
 	Bytes    int64 // of the backup file
 }
 
-// writeBuffer is the size of the writes to the backup file. age writes
-// chunks of 64 KiB and 16 bytes; gathered into writes of 256 KiB (whole
-// pages), the kernel's side of writing costs about a third less CPU than
-// the chunks one by one, and a buffer of this size stays in the CPU's
-// cache (1 MiB costs more).
+// writeBuffer is the size of the writes to a backup that is not a file
+// (in tests): age writes chunks of 64 KiB and 16 bytes. A file is
+// written around the page cache (store/directio).
 const writeBuffer = 256 << 10
 
 // progressStep is how many bytes pass between progress reports.
@@ -210,7 +209,10 @@ func write(s *store.Session, dir string, opts Options) (*Result, store.ID, error
 func stream(f io.Writer, snap *store.Snapshot, backupID store.ID, recipients []age.Recipient, opts Options, total int64) ([]byte, error) {
 	var flush func() error
 	if wf, ok := f.(*os.File); ok {
-		dw := newDirectWriter(wf)
+		dw, err := directio.NewWriter(wf)
+		if err != nil {
+			return nil, err
+		}
 		defer dw.Close()
 		f, flush = dw, dw.Close
 	} else {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/valv-vault/valv/store/directio"
 )
 
 // TestReadBackupFile: openBackup reads a file whole, with O_DIRECT where
@@ -16,7 +18,7 @@ import (
 // through the page cache from where it was, losing nothing.
 func TestReadBackupFile(t *testing.T) {
 	dir := t.TempDir()
-	for _, n := range []int{0, 1, directAlign, directBlock - 1, directBlock, directBlock + 1, 3*directBlock + 4097} {
+	for _, n := range []int{0, 1, directio.Align, directBlock - 1, directBlock, directBlock + 1, 3*directBlock + 4097} {
 		data := make([]byte, n)
 		for i := range data {
 			data[i] = byte(i*31 + i>>12)
@@ -50,11 +52,11 @@ func TestReadBackupFile(t *testing.T) {
 	must(t, err)
 	defer f.Close()
 	// Aligned for the first block, then a misaligned buffer.
-	r := &directReader{d: d, f: f, buf: alignedBuffer(directBlock)}
+	r := &directReader{d: d, f: f, buf: directio.AlignedBuffer(directBlock)}
 	first := make([]byte, directBlock)
 	_, err = io.ReadFull(r, first)
 	must(t, err)
-	r.buf = alignedBuffer(directBlock)[1:]
+	r.buf = directio.AlignedBuffer(directBlock)[1:]
 	rest, err := io.ReadAll(r)
 	must(t, err)
 	if r.fallback == nil {
