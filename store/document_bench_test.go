@@ -19,6 +19,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/valv-vault/valv/store/customer"
+	"github.com/valv-vault/valv/store/directio"
 )
 
 // The document benchmarks of issue #4: add a 1 GiB file from disk (every
@@ -234,6 +235,7 @@ func TestDocumentBenchChild(t *testing.T) {
 	if op == "" {
 		t.Skip("the child of BenchmarkDocument1GiB")
 	}
+	directio.SetProcessors() // as cmd/valv does
 	key, err := age.ParseX25519Identity(os.Getenv(benchKeyEnv))
 	mustNoErr(t, err)
 	v, err := Open(os.Getenv(benchVaultEnv))

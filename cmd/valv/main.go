@@ -37,12 +37,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/valv-vault/valv/store/directio"
 )
 
 // version is set by the build (-ldflags "-X main.version=…").
 var version = "0.1.0-dev"
 
 func main() {
+	directio.SetProcessors() // backups and exports write around the page cache
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 

@@ -236,10 +236,8 @@ func stream(f io.Writer, snap *store.Snapshot, backupID store.ID, recipients []a
 		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: sf.Name, Size: sf.Size, Mode: 0o600, ModTime: snap.Time}); err != nil {
 			return nil, err
 		}
-		d := pool.newFileCopier(tw)
-		_, err := sf.WriteTo(d)
-		if err != nil {
-			d.Close()
+		d := pool.newFileCopier(tw, true)
+		if _, err := sf.WriteTo(d); err != nil {
 			return nil, err
 		}
 		mf := File{Name: sf.Name, Kind: "directory", Size: sf.Size, SHA256: hex.EncodeToString(d.Sum()),

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/valv-vault/valv/store"
+	"github.com/valv-vault/valv/store/directio"
 )
 
 // benchVault makes a vault of about mib MiB: a compartment with 1000
@@ -90,6 +91,7 @@ func runTimed(b *testing.B, name string, args ...string) timing {
 // over tar | age. Each copy starts with the vault files in the page cache
 // (see settle). VALV_BENCH_MIB sets another size.
 func BenchmarkBackup1GiB(b *testing.B) {
+	directio.SetProcessors() // as cmd/valv does
 	mib := 1024
 	if s := os.Getenv("VALV_BENCH_MIB"); s != "" {
 		mib, _ = strconv.Atoi(s)

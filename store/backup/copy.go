@@ -7,42 +7,45 @@ import (
 	"sync/atomic"
 )
 
-// A fileCopier streams one vault file's snapshot into the archive and
-// computes its SHA-256 beside, with no copy of the bytes in between.
-// bbolt's Tx.WriteTo copies the file's data pages with io.Copy, which
-// leaves the reading to the writer's ReadFrom. Three goroutines share
-// the work, so that the two cores are busy with the two expensive parts
-// (SHA-256 and age's encryption) and neither waits for the third:
+// A fileCopier streams one vault file between a source and the archive
+// and computes its SHA-256 on the way, with no copy of the bytes in
+// between. bbolt's Tx.WriteTo copies a file's data pages with io.Copy,
+// which leaves the reading to the writer's ReadFrom; tar's reader is
+// read the same way when a backup is verified or restored.
 //
-//   - a reader reads the file in blocks of copyBlock bytes (one pread
-//     each), ahead of the others;
-//   - a hasher hashes each block;
-//   - the caller writes each block to the archive (tar, then age, which
-//     copies it into its chunk and encrypts it there).
+// ReadFrom reads the source in blocks of copyBlock bytes on a goroutine
+// of its own, while the caller writes the blocks already read to the
+// destination, in order. The SHA-256 runs on whichever of the two does
+// the lighter work, so that the two cores are busy with the two
+// expensive parts and nothing waits for a third goroutine to be
+// scheduled:
 //
-// Neither the hasher nor the caller writes to a block, so both may read
-// it at once. A block goes back to the pool (and is read into again)
-// only when both are done with it: it counts its users.
+//   - writing a backup (hashOnRead), the reader reads the vault file
+//     (one pread per block) and hashes the block, while the caller
+//     encrypts it (tar, then age, which copies it into its chunk and
+//     encrypts it there);
+//   - verifying or restoring one, the reader reads the tar entry (age
+//     decrypts on that goroutine) and the caller hashes the block and
+//     writes it to the restored file, or discards it.
 //
-// Restoring and verifying use the same copier the other way round: the
-// reader then reads a tar entry (age decrypts on that goroutine), the
-// caller writes the bytes to the restored file, or discards them.
+// Nobody writes to a block while both read it. A block goes back to the
+// pool (and is read into again) only when both are done with it: it
+// counts its users.
 type fileCopier struct {
-	w    io.Writer
-	pool *blockPool
-	work chan *block
-	done chan struct{}
-	h    hash.Hash
-	n    int64
+	w          io.Writer
+	pool       *blockPool
+	hashOnRead bool
+	h          hash.Hash
+	n          int64
 }
 
-// copyBlock is the size of a read of a vault file. 256 KiB blocks stay
-// in the CPU's cache between the read, the hash and the encryption (a
-// larger buffer costs more: see the export's writes in store).
-// copyBlocks of them let the reader run that far ahead.
+// copyBlock is the size of a read. 256 KiB blocks stay in the CPU's
+// cache between the read, the hash and the encryption (a larger buffer
+// costs more: see the export's writes in store). copyBlocks of them let
+// the reader run that far ahead.
 const (
 	copyBlock  = 256 << 10
-	copyBlocks = 8
+	copyBlocks = 16
 )
 
 // A block is a buffer of a blockPool in use.
@@ -71,42 +74,18 @@ func (p *blockPool) release(b *block) {
 	}
 }
 
-// newFileCopier starts a copier that writes to w. Call Sum or Close.
-func (p *blockPool) newFileCopier(w io.Writer) *fileCopier {
-	c := &fileCopier{w: w, pool: p, work: make(chan *block, copyBlocks), done: make(chan struct{}), h: sha256.New()}
-	go func() {
-		defer close(c.done)
-		for b := range c.work {
-			c.h.Write(b.buf)
-			p.release(b)
-		}
-	}()
-	return c
+// newFileCopier returns a copier that writes to w, hashing on the
+// reader's goroutine if hashOnRead. Call Sum for the hash.
+func (p *blockPool) newFileCopier(w io.Writer, hashOnRead bool) *fileCopier {
+	return &fileCopier{w: w, pool: p, hashOnRead: hashOnRead, h: sha256.New()}
 }
 
-// send hashes and writes a block taken from the pool, and gives it back.
-func (c *fileCopier) send(b *block) error {
-	b.refs.Store(2) // the hasher and this write
-	c.work <- b
-	n, err := c.w.Write(b.buf)
-	c.n += int64(n)
-	c.pool.release(b)
-	return err
-}
-
-// Write copies p into blocks (bbolt writes its two meta pages so).
+// Write hashes and writes p (bbolt writes its two meta pages so).
 func (c *fileCopier) Write(p []byte) (int, error) {
-	total := len(p)
-	for len(p) > 0 {
-		b := <-c.pool.free
-		k := copy(b.buf[:cap(b.buf)], p)
-		b.buf = b.buf[:k]
-		p = p[k:]
-		if err := c.send(b); err != nil {
-			return total - len(p) - k, err
-		}
-	}
-	return total, nil
+	c.h.Write(p)
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // A readBlock is what the reader of ReadFrom read: a block (nil if it
@@ -116,11 +95,10 @@ type readBlock struct {
 	err error
 }
 
-// ReadFrom reads r to its end (io.EOF) in blocks, each read straight
-// into a block, on a goroutine of its own, and writes and hashes them in
-// order. Any other error of r is returned as it is (a truncated tar
-// entry's io.ErrUnexpectedEOF too). When it returns, r is no longer
-// read.
+// ReadFrom reads r to its end (io.EOF) in blocks, on a goroutine of its
+// own, and writes and hashes them in order. Any other error of r is
+// returned as it is (a truncated tar entry's io.ErrUnexpectedEOF too).
+// When it returns, r is no longer read and every block read is hashed.
 func (c *fileCopier) ReadFrom(r io.Reader) (int64, error) {
 	start := c.n
 	blocks := make(chan readBlock, copyBlocks)
@@ -144,8 +122,16 @@ func (c *fileCopier) ReadFrom(r io.Reader) (int64, error) {
 			if k == 0 {
 				c.pool.free <- b
 				b = nil
+			} else {
+				b.refs.Store(2) // the writer, and this goroutine
 			}
 			blocks <- readBlock{b, err}
+			if b != nil {
+				if c.hashOnRead {
+					c.h.Write(b.buf)
+				}
+				c.pool.release(b)
+			}
 			if err != nil {
 				return
 			}
@@ -154,12 +140,16 @@ func (c *fileCopier) ReadFrom(r io.Reader) (int64, error) {
 	var err error
 	stopped := false
 	for rb := range blocks {
-		if rb.b != nil {
+		if b := rb.b; b != nil {
 			if err == nil {
-				err = c.send(rb.b)
-			} else {
-				c.pool.free <- rb.b
+				var n int
+				n, err = c.w.Write(b.buf)
+				c.n += int64(n)
+				if !c.hashOnRead {
+					c.h.Write(b.buf[:n])
+				}
 			}
+			c.pool.release(b)
 		}
 		if err == nil && rb.err != io.EOF {
 			err = rb.err
@@ -189,17 +179,5 @@ func fill(r io.Reader, b []byte) (int, error) {
 	return n, nil
 }
 
-// Sum waits for the hash of everything written and returns it.
-func (c *fileCopier) Sum() []byte {
-	c.Close()
-	return c.h.Sum(nil)
-}
-
-// Close stops the hashing goroutine (after the blocks sent to it).
-func (c *fileCopier) Close() {
-	if c.work != nil {
-		close(c.work)
-		<-c.done
-		c.work = nil
-	}
-}
+// Sum returns the hash of everything written.
+func (c *fileCopier) Sum() []byte { return c.h.Sum(nil) }

@@ -168,7 +168,7 @@ func read(r io.Reader, opts ReadOptions, open func(f *tar.Header) (io.Writer, er
 					w = ow
 				}
 			}
-			d := pool.newFileCopier(w)
+			d := pool.newFileCopier(w, false)
 			n, err := d.ReadFrom(tr)
 			sum := d.Sum()
 			if err != nil {

@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sync"
 	"unsafe"
 
@@ -53,7 +54,7 @@ func AlignedBuffer(n int) []byte {
 // the least CPU in the measurements above; three let the caller fill
 // one while one is written and one waits.
 const (
-	writerBlock  = 4 << 20
+	writerBlock  = 8 << 20
 	writerBlocks = 3
 )
 
@@ -213,4 +214,20 @@ func (w *Writer) Close() error {
 		_, w.err = w.f.Seek(w.off, io.SeekStart)
 	}
 	return w.err
+}
+
+// SetProcessors gives Go one processor (GOMAXPROCS) more than it takes
+// by default, unless the environment sets GOMAXPROCS. A goroutine in a
+// direct write (8 MiB: milliseconds) holds its processor until the
+// runtime's monitor takes it back from the system call, which may be
+// milliseconds later; with as many processors as cores, a core then
+// idles while the encryption waits for a processor. On the development
+// machine (2 cores) a backup's write phase took 1.24–1.64 s with 2
+// processors and 1.06–1.23 s with 3; adding a document took the same
+// time with either. A program that writes through a Writer calls it once,
+// at its start.
+func SetProcessors() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
+	}
 }

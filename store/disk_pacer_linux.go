@@ -57,7 +57,7 @@ const writebackEvery = time.Millisecond
 // startDiskPacer starts a pacer for the bbolt file at path. It returns
 // nil if the file does not open; a nil pacer does nothing.
 func startDiskPacer(path string) *diskPacer {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_WRONLY, 0) // fallocate needs a handle for writing
 	if err != nil {
 		return nil
 	}
