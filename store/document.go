@@ -926,12 +926,10 @@ func (s *Session) ExportDocument(ctx context.Context, id DocumentID, w io.Writer
 	// medium, not back to Valv.
 	if f, ok := w.(*os.File); ok && size >= directExportMin {
 		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-			dw, err := directio.NewWriter(f)
-			if err != nil {
-				return DocumentInfo{}, err
+			if dw, err := directio.NewWriter(f); err == nil { // else written as it is
+				defer dw.Close()
+				w = &closingWriter{dw, dw.Close}
 			}
-			defer dw.Close()
-			w = &closingWriter{dw, dw.Close}
 		}
 	}
 	// A document whose header is bound needs no second hash of its

@@ -552,3 +552,45 @@ func TestDocumentWithoutHeaderHash(t *testing.T) {
 		t.Fatalf("a content hash that differs: %v", err)
 	}
 }
+
+// TestExportDocumentToFile: a document exported to a regular file (large
+// enough to be written around the page cache) arrives whole, with the
+// file's offset at its end, whether the file starts empty, holds an
+// unaligned prefix, or is open for appending (both written through the
+// page cache); the protected path is the same.
+func TestExportDocumentToFile(t *testing.T) {
+	f := newDocFixture(t)
+	data := randomBytes(7, directExportMin+12345)
+	id, err := f.s.AddDocument(context.Background(), f.code, "big.bin", "application/octet-stream", bytes.NewReader(data), nil, DocumentOptions{})
+	mustNoErr(t, err)
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name   string
+		flags  int
+		prefix []byte
+	}{
+		{"empty", os.O_WRONLY, nil},
+		{"prefix", os.O_WRONLY, []byte("x")},
+		{"append", os.O_WRONLY | os.O_APPEND, []byte("head")},
+	} {
+		path := filepath.Join(dir, c.name)
+		mustNoErr(t, os.WriteFile(path, c.prefix, 0o600))
+		out, err := os.OpenFile(path, c.flags, 0)
+		mustNoErr(t, err)
+		_, err = out.Seek(0, io.SeekEnd)
+		mustNoErr(t, err)
+		_, err = f.s.ExportDocument(context.Background(), id, out, nil, DocumentOptions{})
+		mustNoErr(t, err)
+		end, err := out.Seek(0, io.SeekCurrent)
+		mustNoErr(t, err)
+		mustNoErr(t, out.Close())
+		if end != int64(len(c.prefix)+len(data)) {
+			t.Fatalf("%s: offset %d after the export, want %d", c.name, end, len(c.prefix)+len(data))
+		}
+		got, err := os.ReadFile(path)
+		mustNoErr(t, err)
+		if !bytes.Equal(got, append(append([]byte{}, c.prefix...), data...)) {
+			t.Fatalf("%s: the exported file differs (%d bytes, want %d)", c.name, len(got), len(c.prefix)+len(data))
+		}
+	}
+}

@@ -84,9 +84,15 @@ type blockAt struct {
 	off int64
 }
 
-// NewWriter starts writing f (opened for writing, not for appending) at
-// its current offset.
+// NewWriter starts writing f (opened for writing) at its current
+// offset. A file opened for appending (O_APPEND, which has no offsets
+// to write at) is refused.
 func NewWriter(f *os.File) (*Writer, error) {
+	if fl, err := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0); err != nil {
+		return nil, err
+	} else if fl&unix.O_APPEND != 0 {
+		return nil, errors.New("directio: the file is open for appending")
+	}
 	off, err := f.Seek(0, io.SeekCurrent)
 	if err != nil {
 		return nil, err

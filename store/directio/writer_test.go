@@ -136,6 +136,17 @@ func TestWriterError(t *testing.T) {
 	}
 }
 
+// TestWriterAppend: a file open for appending is refused (it has no
+// offsets to write at), and nothing is written to it.
+func TestWriterAppend(t *testing.T) {
+	f, err := os.OpenFile(filepath.Join(t.TempDir(), "f"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	must(t, err)
+	defer f.Close()
+	if _, err := NewWriter(f); err == nil {
+		t.Fatal("a file open for appending was accepted")
+	}
+}
+
 // TestWritebackFile: the page cache path writes what it is given, at the
 // offsets given, across several windows.
 func TestWritebackFile(t *testing.T) {
