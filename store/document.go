@@ -924,20 +924,19 @@ func (s *Session) ExportDocument(ctx context.Context, id DocumentID, w io.Writer
 	// A file is written around the page cache where it can be (see
 	// store/directio): an exported document goes to another program or
 	// medium, not back to Valv.
+	var dw *directio.Writer
 	if f, ok := w.(*os.File); ok && size >= directExportMin {
-		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-			if dw, err := directio.NewWriter(f); err == nil { // else written as it is
-				defer dw.Close()
-				w = &closingWriter{dw, dw.Close}
-			}
+		if dw, err = directio.NewWriter(f); err == nil { // else written as it is
+			defer dw.Close()
+			w = dw
 		}
 	}
 	// A document whose header is bound needs no second hash of its
 	// content (see docMeta.header); older ones are hashed as they are
 	// written.
 	_, sum, err := copyDocument(ctx, w, plain, size, progress, !m.headerBound)
-	if cw, ok := w.(*closingWriter); ok {
-		if cerr := cw.close(); err == nil {
+	if dw != nil {
+		if cerr := dw.Close(); err == nil {
 			err = cerr
 		}
 	}
@@ -953,12 +952,6 @@ func (s *Session) ExportDocument(ctx context.Context, id DocumentID, w io.Writer
 // directExportMin is the size from which ExportDocument writes a file
 // around the page cache: a smaller one is written faster through it.
 const directExportMin = 8 << 20
-
-// A closingWriter is a writer that must be closed once written.
-type closingWriter struct {
-	io.Writer
-	close func() error
-}
 
 // openDocumentStream reads the age headers (outer, and inner if
 // protected) and returns the reader of the content.

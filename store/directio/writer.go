@@ -84,10 +84,18 @@ type blockAt struct {
 	off int64
 }
 
-// NewWriter starts writing f (opened for writing) at its current
-// offset. A file opened for appending (O_APPEND, which has no offsets
-// to write at) is refused.
+// NewWriter starts writing f (a regular file, opened for writing) at
+// its current offset. Anything else is refused, as is a file opened for
+// appending (O_APPEND, which has no offsets to write at): the caller
+// then writes it as it is.
 func NewWriter(f *os.File) (*Writer, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, errors.New("directio: not a regular file")
+	}
 	if fl, err := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0); err != nil {
 		return nil, err
 	} else if fl&unix.O_APPEND != 0 {
@@ -99,7 +107,7 @@ func NewWriter(f *os.File) (*Writer, error) {
 	}
 	w := &Writer{f: f, off: off, free: make(chan []byte, writerBlocks), full: make(chan blockAt, writerBlocks), done: make(chan struct{})}
 	if off%Align == 0 {
-		w.d = openDirect(f)
+		w.d = openDirect(f, st)
 	}
 	if w.d == nil {
 		w.fall = NewWritebackFile(f, off)
@@ -112,8 +120,9 @@ func NewWriter(f *os.File) (*Writer, error) {
 	return w, nil
 }
 
-// openDirect opens f again with O_DIRECT, or returns nil.
-func openDirect(f *os.File) *os.File {
+// openDirect opens f (whose FileInfo is fst) again with O_DIRECT, or
+// returns nil.
+func openDirect(f *os.File, fst os.FileInfo) *os.File {
 	d, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), os.O_WRONLY|unix.O_DIRECT, 0)
 	if err != nil {
 		d, err = os.OpenFile(f.Name(), os.O_WRONLY|unix.O_DIRECT, 0)
@@ -121,9 +130,7 @@ func openDirect(f *os.File) *os.File {
 	if err != nil {
 		return nil
 	}
-	st, err := d.Stat()
-	fst, ferr := f.Stat()
-	if err != nil || ferr != nil || !st.Mode().IsRegular() || !os.SameFile(st, fst) {
+	if st, err := d.Stat(); err != nil || !os.SameFile(st, fst) {
 		d.Close()
 		return nil
 	}

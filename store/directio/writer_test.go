@@ -147,6 +147,17 @@ func TestWriterAppend(t *testing.T) {
 	}
 }
 
+// TestWriterNotRegular: what is not a regular file is refused.
+func TestWriterNotRegular(t *testing.T) {
+	r, w, err := os.Pipe()
+	must(t, err)
+	defer r.Close()
+	defer w.Close()
+	if _, err := NewWriter(w); err == nil {
+		t.Fatal("a pipe was accepted")
+	}
+}
+
 // TestWritebackFile: the page cache path writes what it is given, at the
 // offsets given, across several windows.
 func TestWritebackFile(t *testing.T) {
