@@ -8,7 +8,7 @@ import (
 )
 
 // A diskPacer helps the disk keep up with a long run of commits to one
-// bbolt file (a large document's batches), in two ways that change
+// bbolt file (a large document's batches), in three ways that change
 // nothing of what is written or when bbolt's commits are durable:
 //
 //   - Writeback started early. A bbolt commit writes all its pages into
@@ -37,6 +37,19 @@ import (
 //     fails leaves at most that much allocated past the end, which the
 //     file's next growth uses.
 //
+//   - Drop-behind. A document's chunks are written once and seldom read
+//     soon after; left in the page cache, 1 GiB of them would push out
+//     pages that are read (the rest of the vault, other programs' files),
+//     and each commit would take fresh pages for its writes. Once a
+//     commit has returned its pages are clean, and dropBehind drops those
+//     of the chunks that no later commit reads (POSIX_FADV_DONTNEED, on
+//     the pacer's goroutine): the next commit's writes then reuse the
+//     pages just freed, and the addition holds about two batches of page
+//     cache instead of the whole document. On the development machine,
+//     whose hypervisor takes back freed guest memory, writing into fresh
+//     pages cost up to 3.3 CPU-s per GiB against 0.35–0.5 s into reused
+//     ones.
+//
 // On the development machine (ext4 on a virtual disk), 1 GiB of commits
 // of 16 MiB took 1.5–1.9 s with bbolt alone and 1.1–1.2 s with the
 // early writeback; the reserved blocks made the writes' CPU time 0.40 s
@@ -46,6 +59,7 @@ import (
 type diskPacer struct {
 	f        *os.File
 	reserved int64 // blocks are reserved up to here
+	drops    chan []mapRange
 	quit     chan struct{}
 	done     chan struct{}
 }
@@ -61,7 +75,12 @@ func startDiskPacer(path string) *diskPacer {
 	if err != nil {
 		return nil
 	}
-	p := &diskPacer{f: f, quit: make(chan struct{}), done: make(chan struct{})}
+	p := &diskPacer{
+		f:     f,
+		drops: make(chan []mapRange, 4),
+		quit:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
 	go p.run()
 	return p
 }
@@ -74,7 +93,16 @@ func (p *diskPacer) run() {
 	for {
 		select {
 		case <-p.quit:
-			return
+			for {
+				select {
+				case rs := <-p.drops:
+					p.drop(rs)
+				default:
+					return
+				}
+			}
+		case rs := <-p.drops:
+			p.drop(rs)
 		case <-t.C:
 			_ = unix.SyncFileRange(fd, 0, 0, unix.SYNC_FILE_RANGE_WRITE)
 		}
@@ -99,6 +127,24 @@ func (p *diskPacer) reserve(n int64) {
 	to := end + max(n, docGrowBytes)
 	if unix.Fallocate(int(p.f.Fd()), unix.FALLOC_FL_KEEP_SIZE, from, to-from) == nil {
 		p.reserved = to
+	}
+}
+
+// dropBehind hands ranges of the file whose pages are clean (written by
+// a commit that has returned) and that no later commit reads to the
+// pacer's goroutine, which drops their whole pages from the page cache.
+// A range still mapped by this process stays cached (the kernel keeps
+// mapped pages): the caller unmaps it first (dropPages).
+func (p *diskPacer) dropBehind(rs []mapRange) {
+	if p == nil || len(rs) == 0 {
+		return
+	}
+	p.drops <- rs
+}
+
+func (p *diskPacer) drop(rs []mapRange) {
+	for _, r := range rs {
+		_ = unix.Fadvise(int(p.f.Fd()), r.off, r.n, unix.FADV_DONTNEED)
 	}
 }
 

@@ -2,9 +2,10 @@
 
 package store
 
-// diskPacer does nothing outside Linux (see writeback_linux.go).
+// diskPacer does nothing outside Linux (see disk_pacer_linux.go).
 type diskPacer struct{}
 
-func startDiskPacer(string) *diskPacer { return nil }
-func (*diskPacer) reserve(int64)       {}
-func (*diskPacer) stop()               {}
+func startDiskPacer(string) *diskPacer   { return nil }
+func (*diskPacer) reserve(int64)         {}
+func (*diskPacer) stop()                 {}
+func (*diskPacer) dropBehind([]mapRange) {}

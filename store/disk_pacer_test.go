@@ -59,5 +59,6 @@ func TestDiskPacer(t *testing.T) {
 	}
 	var none *diskPacer
 	none.reserve(1) // a nil pacer does nothing
+	none.dropBehind([]mapRange{{0, 1 << 20}})
 	none.stop()
 }

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -58,6 +60,7 @@ func (c *chunkCommitter) run(ctx context.Context, w *chunkWriter) {
 	defer close(c.done)
 	pacer := startDiskPacer(w.db.Path())
 	defer pacer.stop()
+	var behind dropTracker
 	for b := range c.batches {
 		if c.failed() == nil {
 			pacer.reserve(2 * int64(docTx))
@@ -65,6 +68,8 @@ func (c *chunkCommitter) run(ctx context.Context, w *chunkWriter) {
 				c.mu.Lock()
 				c.err = err
 				c.mu.Unlock()
+			} else if pacer != nil {
+				pacer.dropBehind(behind.after(w.db, w.chunkBucket(), w.id, b.first+uint64(len(b.chunks))))
 			}
 		}
 		select {
@@ -161,6 +166,95 @@ func leafNeighbours(tx *bolt.Tx, b *bolt.Bucket, key []byte) []mapRange {
 // looks at: bbolt's leaves of large values hold at most 4 (it splits a
 // node into pieces of at least 2 and leaves one of at most 4 whole).
 const leafSpan = 4
+
+// A dropTracker finds, after each commit of an addition, the ranges of
+// the file whose pages the pacer may drop from the page cache (see
+// diskPacer): the chunks committed so far but the last leafSpan (the
+// next commit rewrites their leaf, and would read them back from the
+// disk), and the small gaps between them (keys, and bbolt's pages of
+// earlier commits that later ones replaced; a small page there that
+// bbolt reads again is read from the disk). The gaps count because the
+// kernel caches a file in folios of up to 2 MiB and drops only a folio
+// that lies whole inside the range it is given: dropping each batch's
+// chunks on their own would leave the folios at both ends of every
+// batch in the cache.
+type dropTracker struct {
+	next uint64   // the first chunk not yet handed on
+	tail mapRange // the last range handed on (its last folio may have stayed)
+}
+
+// dropGap is the largest gap between two ranges that after merges into
+// one range.
+const dropGap = 2 << 20
+
+// after returns the ranges to drop after a commit of the chunks of id up
+// to end, in a read transaction of its own. It drops their pages from
+// this process's map first: reading the keys faults in the pages around
+// them, and the kernel does not drop a page that is mapped.
+func (d *dropTracker) after(db *bolt.DB, bucket []byte, id ID, end uint64) []mapRange {
+	if end <= d.next+leafSpan {
+		return nil
+	}
+	var out []mapRange
+	db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucket)
+		if b == nil {
+			return nil
+		}
+		m := txMap{tx}
+		var drop, keep []mapRange
+		c := b.Cursor()
+		i := d.next
+		for k, v := c.Seek(chunkKey(id, i)); k != nil && i < end; k, v = c.Next() {
+			if off, ok := m.offset(v); ok {
+				if i < end-leafSpan {
+					drop = append(drop, mapRange{off, int64(len(v))})
+				} else {
+					keep = append(keep, mapRange{off, int64(len(v))})
+				}
+			}
+			i++
+		}
+		// The last range again, for the folio at its end; unless bbolt
+		// has since written chunks to keep into pages of its gaps.
+		if d.tail.n > 0 && !slices.ContainsFunc(keep, d.tail.overlaps) {
+			drop = append(drop, d.tail)
+		}
+		out = mergeRanges(drop, keep, dropGap)
+		for _, r := range out {
+			dropPages(m, r.off, r.n)
+		}
+		return nil
+	})
+	d.next = end - leafSpan
+	if len(out) > 0 {
+		d.tail = out[len(out)-1]
+	}
+	return out
+}
+
+// overlaps reports whether r and o have a byte in common.
+func (r mapRange) overlaps(o mapRange) bool { return r.off < o.off+o.n && o.off < r.off+r.n }
+
+// mergeRanges sorts rs by offset and merges neighbours that overlap or
+// lie less than gap apart, unless a range of keep lies between them.
+func mergeRanges(rs, keep []mapRange, gap int64) []mapRange {
+	slices.SortFunc(rs, func(a, b mapRange) int { return cmp.Compare(a.off, b.off) })
+	var out []mapRange
+	for _, r := range rs {
+		if j := len(out) - 1; j >= 0 {
+			last := &out[j]
+			end := last.off + last.n
+			between := mapRange{min(r.off, end), max(r.off, end) - min(r.off, end)}
+			if r.off-end < gap && !slices.ContainsFunc(keep, between.overlaps) {
+				last.n = max(end, r.off+r.n) - last.off
+				continue
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
 
 // dropRewritten drops the pages of rs from this process's map (see
 // adviseDontNeed), in a read transaction of its own: the map may have
