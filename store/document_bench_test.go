@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"syscall"
@@ -162,6 +163,9 @@ const (
 	// If set, the child writes a CPU profile of its operation to this
 	// path with ".add" or ".export" appended (go tool pprof reads it).
 	benchProfileEnv = "VALV_BENCH_CPUPROFILE"
+	// The same for an execution trace (go tool trace): where each of the
+	// pipeline's goroutines waited, and for what.
+	benchTraceEnv = "VALV_BENCH_TRACE"
 )
 
 // warmFiles reads files whole, into the page cache.
@@ -268,6 +272,12 @@ func TestDocumentBenchChild(t *testing.T) {
 		mustNoErr(t, err)
 		mustNoErr(t, pprof.StartCPUProfile(pf))
 		defer pf.Close()
+	}
+	if path := os.Getenv(benchTraceEnv); path != "" {
+		tf, err := os.Create(path + "." + op)
+		mustNoErr(t, err)
+		mustNoErr(t, trace.Start(tf))
+		defer func() { trace.Stop(); tf.Close() }()
 	}
 	cpu0 := cpuTime()
 	start := time.Now()
