@@ -33,12 +33,24 @@ func cachedBytes(t *testing.T, p unsafe.Pointer, n int) int64 {
 	return in * int64(ps)
 }
 
+// skipOnTmpfs skips a test of dropping pages from the page cache where
+// dir is on tmpfs, whose pages are the files themselves and stay.
+func skipOnTmpfs(t *testing.T, dir string) {
+	t.Helper()
+	var st unix.Statfs_t
+	if unix.Statfs(dir, &st) == nil && st.Type == unix.TMPFS_MAGIC {
+		t.Skipf("%s is on tmpfs, whose pages cannot be dropped", dir)
+	}
+}
+
 // TestDiskPacerDropsBehind: pages of a range handed to dropBehind leave
 // the page cache (by stop at the latest), as far as the kernel's folios
 // allow (it drops only a folio that lies whole inside the range: up to
 // 2 MiB); pages outside it stay.
 func TestDiskPacerDropsBehind(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "f")
+	dir := t.TempDir()
+	skipOnTmpfs(t, dir)
+	path := filepath.Join(dir, "f")
 	f, err := os.Create(path)
 	mustNoErr(t, err)
 	defer f.Close()
@@ -84,6 +96,7 @@ func TestMergeRanges(t *testing.T) {
 func TestDocumentAddDropsBehind(t *testing.T) {
 	docKnobs(t, 64<<10, 1<<20)
 	f := newDocFixture(t)
+	skipOnTmpfs(t, f.tv.dir)
 	data := randomBytes(14, 32<<20) // 32 batches
 	id := f.add(t, "scan.tiff", data, DocumentOptions{})
 	db, err := f.tv.v.compartmentDB(f.cid)
