@@ -260,7 +260,7 @@ func mergeRanges(rs, keep []mapRange, gap int64) []mapRange {
 }
 
 // dropRewritten drops the pages of rs from this process's map (see
-// adviseDontNeed), in a read transaction of its own: the map may have
+// dropPages), in a read transaction of its own: the map may have
 // moved since the transaction that found them.
 func dropRewritten(db *bolt.DB, rs []mapRange) {
 	if len(rs) == 0 {
