@@ -150,7 +150,7 @@ func TestDropTracker(t *testing.T) {
 	var handed []mapRange
 	for k := range uint64(12) {
 		end := (k + 1) * per
-		mustNoErr(t, putChunks(context.Background(), db, bDocChunks, id, k*per, batch, nil))
+		mustNoErr(t, putChunks(context.Background(), db, bDocChunks, id, k*per, batch, true, nil))
 		rs := d.after(db, bDocChunks, id, end)
 		handed = append(handed, rs...)
 		locs := locations(end)

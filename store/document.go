@@ -81,12 +81,12 @@ const (
 	docKeySize    = len(ID{}) + 8
 )
 
-// Chunks are written at 256 KiB, not the 1 MiB the format allows:
-// bbolt appends each batch to the leaf that holds the last 3 or 4 chunks
-// of the one before, and so rewrites that leaf (copies it to new pages)
-// in every commit. With 1 MiB chunks that is 3–4 MiB more to write and
-// to hold per 16 MiB batch (a quarter more disk writes); with 256 KiB it
-// is about 1 MiB.
+// Chunks are written at 256 KiB, not the 1 MiB the format allows: an
+// addition's first commit appends to a leaf of 2–4 chunks of another
+// document and rewrites it (copies it to new pages), which is 0.5–1 MiB
+// with 256 KiB chunks and 2–4 MiB with 1 MiB ones. Later commits append
+// to a leaf of batch marks instead (see batchMarks); with the marks, an
+// addition of 1 GiB took the same time with either size.
 
 // Test knobs (unexported): tests use small chunks and transactions to
 // exercise many commits quickly, and a low scrypt work factor.
@@ -628,7 +628,7 @@ func (w *chunkWriter) flush() error {
 // (with the total number of chunks) in the same transaction, if not nil.
 // After start, it may only be called after close.
 func (w *chunkWriter) commit(last func(tx *bolt.Tx, chunks uint64) error) error {
-	if err := putChunks(w.ctx, w.db, w.chunkBucket(), w.id, w.queued, w.ready, last); err != nil {
+	if err := putChunks(w.ctx, w.db, w.chunkBucket(), w.id, w.queued, w.ready, last == nil, last); err != nil {
 		w.err = err
 		return err
 	}
@@ -641,13 +641,15 @@ func (w *chunkWriter) commit(last func(tx *bolt.Tx, chunks uint64) error) error 
 
 // putChunks writes chunks under the keys id ‖ first, first+1, … in one
 // transaction, and then runs last (with the number of chunks up to the
-// end of these) in the same transaction, if not nil.
+// end of these) in the same transaction, if not nil. It deletes the
+// batch marks after chunk first-1, if any; with more set (more batches
+// of this addition follow), it puts new ones after its last chunk.
 //
 // bbolt appends the first new key to the leaf of the key before it and
-// so rewrites that leaf (its 2–4 chunks are copied from the map into new
-// pages); the pages it read are then dropped from this process's map
-// (dropRewritten), so that a long addition's resident memory does not
-// grow by them.
+// so rewrites that leaf; the pages it read are then dropped from this
+// process's map (dropRewritten), so that a long addition's resident
+// memory does not grow by them. The batch marks make that leaf small
+// (see batchMarks).
 //
 // A commit that needs the file to grow makes bbolt extend it (truncate)
 // and fsync it, which its maintainers keep because ext3/ext4's fdatasync
@@ -656,7 +658,7 @@ func (w *chunkWriter) commit(last func(tx *bolt.Tx, chunks uint64) error) error 
 // batch. The writer sets it to docGrowBytes (a sparse extension: no
 // blocks are allocated until written). NoGrowSync, which would drop that
 // fsync, is not used.
-func putChunks(ctx context.Context, db *bolt.DB, bucket []byte, id DocumentID, first uint64, chunks [][]byte, last func(tx *bolt.Tx, chunks uint64) error) error {
+func putChunks(ctx context.Context, db *bolt.DB, bucket []byte, id DocumentID, first uint64, chunks [][]byte, more bool, last func(tx *bolt.Tx, chunks uint64) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -676,8 +678,23 @@ func putChunks(ctx context.Context, db *bolt.DB, bucket []byte, id DocumentID, f
 				return err
 			}
 		}
+		end := first + uint64(len(chunks))
+		if first > 0 {
+			for _, k := range batchMarkKeys(id, first-1) {
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+			}
+		}
+		if more && end > 0 {
+			for _, k := range batchMarkKeys(id, end-1) {
+				if err := b.Put(k, nil); err != nil {
+					return err
+				}
+			}
+		}
 		if last != nil {
-			return last(tx, first+uint64(len(chunks)))
+			return last(tx, end)
 		}
 		return nil
 	})
@@ -685,6 +702,32 @@ func putChunks(ctx context.Context, db *bolt.DB, bucket []byte, id DocumentID, f
 		dropRewritten(db, rewritten)
 	}
 	return err
+}
+
+// batchMarks is how many batch marks follow the last chunk of each batch
+// of an addition but the final one: empty values under the keys
+// id ‖ u64(index) ‖ one byte 0…batchMarks-1, which sort after that chunk
+// and before the next.
+//
+// bbolt splits a leaf of large values from the front, into pieces of two,
+// and leaves the last 3 or 4 entries together; the next commit appends
+// to that leaf and so rewrites it: without the marks, 2–4 chunks (0.5–1
+// MiB of a 16 MiB batch read back, copied and written again). With them,
+// the last leaf holds marks only (a batch has an even number of chunks),
+// and the next commit deletes them: it frees a page instead of rewriting
+// chunks. The final commit deletes the last marks, so a complete
+// document has none; an interrupted addition's go with its chunks, which
+// are deleted by id prefix (deleteChunksIn). Readers never meet them: a
+// document is read by exact keys, and only once complete.
+const batchMarks = 4
+
+// batchMarkKeys returns the keys of the batch marks after chunk i.
+func batchMarkKeys(id DocumentID, i uint64) [][]byte {
+	keys := make([][]byte, batchMarks)
+	for j := range keys {
+		keys[j] = append(chunkKey(id, i), byte(j))
+	}
+	return keys
 }
 
 // abort deletes the chunks committed so far (best effort: the sweep at

@@ -64,7 +64,7 @@ func (c *chunkCommitter) run(ctx context.Context, w *chunkWriter) {
 	for b := range c.batches {
 		if c.failed() == nil {
 			pacer.reserve(2 * int64(docTx))
-			if err := putChunks(ctx, w.db, w.chunkBucket(), w.id, b.first, b.chunks, nil); err != nil {
+			if err := putChunks(ctx, w.db, w.chunkBucket(), w.id, b.first, b.chunks, true, nil); err != nil {
 				c.mu.Lock()
 				c.err = err
 				c.mu.Unlock()
@@ -137,8 +137,10 @@ type mapRange struct{ off, n int64 }
 
 // leafNeighbours returns where the values next to key (up to leafSpan on
 // either side, as many as a leaf of chunks holds) lie in the file: the
-// values that a Put of key makes bbolt rewrite. Values that are not in
-// the map (small ones, or not yet committed) are left out.
+// values that a Put of key may make bbolt rewrite (batch marks, having
+// none, count against leafSpan: after them, nothing is rewritten). Values
+// that are not in the map (small ones, or not yet committed) are left
+// out.
 func leafNeighbours(tx *bolt.Tx, b *bolt.Bucket, key []byte) []mapRange {
 	m := txMap{tx}
 	var out []mapRange
@@ -169,9 +171,9 @@ const leafSpan = 4
 
 // A dropTracker finds, after each commit of an addition, the ranges of
 // the file whose pages the pacer may drop from the page cache (see
-// diskPacer): the chunks committed so far but the last leafSpan (the
-// next commit rewrites the last leaf, of 2–4 of them, and would read it
-// back from the disk), and the gaps of less than dropGap between them.
+// diskPacer): the chunks committed so far but the last leafSpan (which
+// a commit without batch marks before it would rewrite, reading them back
+// from the disk), and the gaps of less than dropGap between them.
 // The gaps count because the kernel caches a file in folios of up to
 // 2 MiB and drops only a folio that lies whole inside the range it is
 // given: dropping each batch's chunks on their own would leave the
@@ -209,6 +211,9 @@ func (d *dropTracker) after(db *bolt.DB, bucket []byte, id ID, end uint64) []map
 		c := b.Cursor()
 		i := d.next
 		for k, v := c.Seek(chunkKey(id, i)); k != nil && i < end; k, v = c.Next() {
+			if len(k) != docKeySize {
+				continue // a batch mark
+			}
 			if off, ok := m.offset(v); ok {
 				if i < end-leafSpan {
 					drop = append(drop, mapRange{off, int64(len(v))})
