@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"runtime/debug"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -90,5 +91,33 @@ func TestDocumentUnevenChunks(t *testing.T) {
 	docKnobs(t, 4<<10, 16<<10)
 	if got, _, err := f.export(f.s, id, DocumentOptions{}); err != nil || !bytes.Equal(got, big) {
 		t.Fatalf("1 MiB chunks: %v", err)
+	}
+}
+
+// TestRaiseGC: GOGC is additionGCPercent while any committer runs and
+// what it was once the last has ended; a higher setting, or off, stays.
+func TestRaiseGC(t *testing.T) {
+	gcPercent := func() int { p := debug.SetGCPercent(100); debug.SetGCPercent(p); return p }
+	orig := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(orig)
+	for _, before := range []int{100, 50, 300, -1} {
+		debug.SetGCPercent(before)
+		want := max(before, additionGCPercent)
+		if before < 0 {
+			want = before
+		}
+		r1 := raiseGC()
+		r2 := raiseGC()
+		if p := gcPercent(); p != want {
+			t.Errorf("GOGC %d, two committers: %d, want %d", before, p, want)
+		}
+		r1()
+		if p := gcPercent(); p != want {
+			t.Errorf("GOGC %d, one committer left: %d, want %d", before, p, want)
+		}
+		r2()
+		if p := gcPercent(); p != before {
+			t.Errorf("GOGC %d, no committer: %d", before, p)
+		}
 	}
 }

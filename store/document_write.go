@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
+	"runtime/debug"
 	"slices"
 	"sync"
 
@@ -58,6 +59,7 @@ func (w *chunkWriter) start() {
 
 func (c *chunkCommitter) run(ctx context.Context, w *chunkWriter) {
 	defer close(c.done)
+	defer raiseGC()()
 	pacer := startDiskPacer(w.db.Path())
 	defer pacer.stop()
 	var behind dropTracker
@@ -75,6 +77,47 @@ func (c *chunkCommitter) run(ctx context.Context, w *chunkWriter) {
 		select {
 		case c.freed <- b.chunks:
 		default: // the writer stopped taking them: the GC will
+		}
+	}
+}
+
+// additionGCPercent is the garbage collector's GOGC while a committer
+// runs. Each commit's spill allocates a fresh copy of its batch (bbolt's
+// page buffers, 16 MiB), garbage as soon as the commit returns. With
+// about 35 MiB live (the two batches) the collector ran every commit or
+// two at the default of 100, about 75 times per GiB, and the runtime
+// handed freed pages back to the kernel only to fault them in again in
+// the next spill. At 200 it runs about half as often: adding 1 GiB took
+// about 7 % less time (faster in 16 of 22 paired runs), and its peak RSS
+// rose from 83–91 to 100–110 MiB (the goal is at most 128).
+const additionGCPercent = 200
+
+// additionGC counts the committers running: the first raises GOGC
+// (which is the process's), the last to end puts back what was there.
+var additionGC struct {
+	sync.Mutex
+	running int
+	before  int
+}
+
+// raiseGC sets GOGC to additionGCPercent, unless it is higher or off
+// already, until the function it returns is called.
+func raiseGC() (restore func()) {
+	additionGC.Lock()
+	defer additionGC.Unlock()
+	if additionGC.running == 0 {
+		before := debug.SetGCPercent(additionGCPercent)
+		if before < 0 || before > additionGCPercent {
+			debug.SetGCPercent(before)
+		}
+		additionGC.before = before
+	}
+	additionGC.running++
+	return func() {
+		additionGC.Lock()
+		defer additionGC.Unlock()
+		if additionGC.running--; additionGC.running == 0 {
+			debug.SetGCPercent(additionGC.before)
 		}
 	}
 }
