@@ -168,6 +168,25 @@ func (a *appender) add(e Entry) error {
 // addBatch appends entries like add, sealing them in parallel; only the
 // chain is computed in order.
 func (a *appender) addBatch(entries []Entry) error {
+	p, err := a.prepare(entries)
+	if err != nil {
+		return err
+	}
+	return a.put(p)
+}
+
+// A preparedBatch is a batch of entries sealed and chained after the
+// head of an appender, not yet put.
+type preparedBatch struct {
+	base uint64   // the sequence number of vals[0]
+	vals [][]byte // link ‖ sealed entry
+}
+
+// prepare seals entries in parallel and chains them in order after the
+// head, setting their sequence numbers. It reads only the head and the
+// keyring, so it may run while the caller writes to other buckets of the
+// transaction; nothing may be appended between it and put.
+func (a *appender) prepare(entries []Entry) (preparedBatch, error) {
 	vals := make([][]byte, len(entries))
 	base := a.head.size
 	var mu sync.Mutex
@@ -189,18 +208,30 @@ func (a *appender) addBatch(entries []Entry) error {
 		}
 	})
 	if bad != nil {
-		return bad
+		return preparedBatch{}, bad
 	}
+	c := a.kr.Chainer()
+	prev := a.head.link[:]
 	for i, v := range vals {
-		seq := base + uint64(i)
-		a.kr.ChainLink(v[:0], a.head.link[:], seq, v[seal.LinkSize:])
-		if err := a.audit.Put(u64(seq), v); err != nil {
+		c.Link(v[:0], prev, base+uint64(i), v[seal.LinkSize:])
+		prev = v[:seal.LinkSize]
+	}
+	return preparedBatch{base, vals}, nil
+}
+
+// put appends a batch that prepare made from the current head.
+func (a *appender) put(p preparedBatch) error {
+	if p.base != a.head.size {
+		return fmt.Errorf("store: audit log: a batch prepared at entry %d put at %d", p.base, a.head.size)
+	}
+	for i, v := range p.vals {
+		if err := a.audit.Put(u64(p.base+uint64(i)), v); err != nil {
 			return err
 		}
 		copy(a.head.link[:], v[:seal.LinkSize])
 		a.head.size++
 	}
-	a.dirty = a.dirty || len(vals) > 0
+	a.dirty = a.dirty || len(p.vals) > 0
 	return nil
 }
 

@@ -143,6 +143,9 @@ func (s *Session) AddCustomers(cid CompartmentID, cs []customer.Customer) ([]cus
 
 // addCustomers is AddCustomers with s.mu held.
 func (s *Session) addCustomers(cid CompartmentID, cs []customer.Customer) ([]customer.Code, error) {
+	if len(cs) >= bulkGCMin {
+		defer raiseGC()()
+	}
 	if _, _, err := s.comp(cid); err != nil {
 		return nil, err
 	}
@@ -249,13 +252,14 @@ func (s *Session) storeCustomers(cid CompartmentID, batch []customer.Customer, n
 		// the other compartments (a collision draws a new one).
 		tagPuts := make([]kv, len(batch))
 		parallel(len(batch), func(lo, hi int) {
+			tg := c.kr.Tagger()
 			for i := lo; i < hi; i++ {
 				code := batch[i].Code
 				if code == "" {
 					code = customer.NewCode()
 				}
 				codes[i] = code
-				tagPuts[i].k = c.kr.LookupTag(nil, "code", []byte(code))
+				tagPuts[i].k = tg.Tag(nil, "code", []byte(code))
 			}
 		})
 		inBatch := make(map[string]bool, len(batch))
@@ -297,20 +301,38 @@ func (s *Session) storeCustomers(cid CompartmentID, batch []customer.Customer, n
 				tagPuts[i].v = rid
 			}
 		})
-		entries := make([]Entry, len(batch))
+		// The audit entries are sealed and chained, and the lookup tags
+		// sorted, on other goroutines while this one puts the records
+		// (bbolt's puts run one at a time).
+		entries := make([]Entry, len(batch), len(batch)+len(extra))
 		for i := range batch {
-			if err := recs.Put(rids[i][:], sealedRecs[i]); err != nil {
-				return err
-			}
-			if err := idx.Put(rids[i][:], sealedIdx[i]); err != nil {
-				return err
-			}
-			if err := srch.Put(rids[i][:], sealedSearch[i]); err != nil {
-				return err
-			}
 			entries[i] = Entry{Time: now, Holder: s.actor, Action: ActionAdd, Object: string(codes[i])}
 		}
-		if err := a.addBatch(append(entries, extra...)); err != nil {
+		entries = append(entries, extra...)
+		type prepared struct {
+			p   preparedBatch
+			err error
+		}
+		audited := make(chan prepared, 1)
+		go func() {
+			p, err := a.prepare(entries)
+			audited <- prepared{p, err}
+		}()
+		sorted := make(chan struct{})
+		go func() {
+			sortPuts(tagPuts)
+			close(sorted)
+		}()
+		err = putRecords(recs, idx, srch, rids, sealedRecs, sealedIdx, sealedSearch)
+		au := <-audited // both wait: they use the keyring, which may be destroyed once this returns
+		<-sorted
+		if err != nil {
+			return err
+		}
+		if au.err != nil {
+			return au.err
+		}
+		if err := a.put(au.p); err != nil {
 			return err
 		}
 		if err := a.flush(); err != nil {
@@ -360,9 +382,31 @@ func parallel(n int, fn func(lo, hi int)) {
 
 type kv struct{ k, v []byte }
 
+// putRecords puts the sealed records, index entries and search entries
+// of the record ids rids.
+func putRecords(recs, idx, srch *bolt.Bucket, rids []ID, sealedRecs, sealedIdx, sealedSearch [][]byte) error {
+	for i := range rids {
+		if err := recs.Put(rids[i][:], sealedRecs[i]); err != nil {
+			return err
+		}
+		if err := idx.Put(rids[i][:], sealedIdx[i]); err != nil {
+			return err
+		}
+		if err := srch.Put(rids[i][:], sealedSearch[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sortPuts sorts the pairs by key.
+func sortPuts(puts []kv) {
+	slices.SortFunc(puts, func(x, y kv) int { return bytes.Compare(x.k, y.k) })
+}
+
 // putSorted puts the pairs in key order.
 func putSorted(b *bolt.Bucket, puts []kv) error {
-	slices.SortFunc(puts, func(x, y kv) int { return bytes.Compare(x.k, y.k) })
+	sortPuts(puts)
 	for _, p := range puts {
 		if err := b.Put(p.k, p.v); err != nil {
 			return err

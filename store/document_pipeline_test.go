@@ -94,7 +94,7 @@ func TestDocumentUnevenChunks(t *testing.T) {
 	}
 }
 
-// TestRaiseGC: GOGC is additionGCPercent while any committer runs and
+// TestRaiseGC: GOGC is bulkGCPercent while any committer runs and
 // what it was once the last has ended; a higher setting, or off, stays.
 func TestRaiseGC(t *testing.T) {
 	gcPercent := func() int { p := debug.SetGCPercent(100); debug.SetGCPercent(p); return p }
@@ -102,7 +102,7 @@ func TestRaiseGC(t *testing.T) {
 	defer debug.SetGCPercent(orig)
 	for _, before := range []int{100, 50, 300, -1} {
 		debug.SetGCPercent(before)
-		want := max(before, additionGCPercent)
+		want := max(before, bulkGCPercent)
 		if before < 0 {
 			want = before
 		}

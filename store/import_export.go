@@ -73,6 +73,9 @@ func (s *Session) ImportCustomers(cid CompartmentID, rows []ImportRow) (ImportRe
 	if err != nil {
 		return ImportResult{}, err
 	}
+	if len(rows) >= bulkGCMin {
+		defer raiseGC()()
+	}
 	now := s.v.now()
 	norm := make([]customer.Customer, len(rows))
 	errs := make([]customer.FieldErrors, len(rows))

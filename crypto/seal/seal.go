@@ -26,6 +26,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"runtime"
 	"slices"
 
@@ -242,19 +243,41 @@ func (k *Keyring) Open(dst []byte, p Purpose, recordID []byte, version uint64, s
 // sealed entry, so the chain can be checked without opening entries).
 // ChainLink panics if prev is not LinkSize bytes.
 func (k *Keyring) ChainLink(dst, prev []byte, seq uint64, entry []byte) []byte {
-	if k.destroyed {
-		panic("seal: Keyring used after Destroy")
-	}
+	return k.Chainer().Link(dst, prev, seq, entry)
+}
+
+// A Chainer computes [Keyring.ChainLink] for many entries in a row with
+// one HMAC state, reset between links. That saves keying HMAC-SHA256 (two
+// SHA-256 blocks, and its allocations) for every link, about a third of
+// the work for an audit entry. A Chainer is not safe for concurrent use.
+// [Keyring.Destroy] does not reach it: use one for a batch, then drop it.
+type Chainer struct{ m hash.Hash }
+
+// Chainer returns a Chainer with the chain key.
+func (k *Keyring) Chainer() *Chainer {
+	k.live()
+	return &Chainer{hmac.New(sha256.New, k.chainKey[:])}
+}
+
+// Link is [Keyring.ChainLink].
+func (c *Chainer) Link(dst, prev []byte, seq uint64, entry []byte) []byte {
 	if len(prev) != LinkSize {
 		panic(fmt.Sprintf("seal: previous chain link is %d bytes, want %d", len(prev), LinkSize))
 	}
-	m := hmac.New(sha256.New, k.chainKey[:])
-	m.Write(prev)
+	c.m.Reset()
+	c.m.Write(prev)
 	var s [8]byte
 	binary.BigEndian.PutUint64(s[:], seq)
-	m.Write(s[:])
-	m.Write(entry)
-	return m.Sum(dst)
+	c.m.Write(s[:])
+	c.m.Write(entry)
+	return c.m.Sum(dst)
+}
+
+// live panics if k was destroyed.
+func (k *Keyring) live() {
+	if k.destroyed {
+		panic("seal: Keyring used after Destroy")
+	}
 }
 
 // VerifyChainLink reports, in constant time, whether link is the chain
@@ -277,17 +300,30 @@ func (k *Keyring) VerifyChainLink(link, prev []byte, seq uint64, entry []byte) b
 // equal tags, which is the point, and also what a reader of the database
 // learns: how often a term occurs, never which term it is.
 func (k *Keyring) LookupTag(dst []byte, kind string, term []byte) []byte {
-	if k.destroyed {
-		panic("seal: Keyring used after Destroy")
-	}
+	return k.Tagger().Tag(dst, kind, term)
+}
+
+// A Tagger computes [Keyring.LookupTag] for many terms in a row with one
+// HMAC state, like [Chainer]. It is not safe for concurrent use, and
+// [Keyring.Destroy] does not reach it.
+type Tagger struct{ m hash.Hash }
+
+// Tagger returns a Tagger with the lookup key.
+func (k *Keyring) Tagger() *Tagger {
+	k.live()
+	return &Tagger{hmac.New(sha256.New, k.lookupKey[:])}
+}
+
+// Tag is [Keyring.LookupTag].
+func (t *Tagger) Tag(dst []byte, kind string, term []byte) []byte {
 	if len(kind) > 255 {
 		panic("seal: lookup kind longer than 255 bytes")
 	}
-	m := hmac.New(sha256.New, k.lookupKey[:])
-	m.Write([]byte{byte(len(kind))})
-	m.Write([]byte(kind))
-	m.Write(term)
-	return m.Sum(dst)
+	t.m.Reset()
+	t.m.Write([]byte{byte(len(kind))})
+	t.m.Write([]byte(kind))
+	t.m.Write(term)
+	return t.m.Sum(dst)
 }
 
 // Destroy wipes the keys the Keyring holds and makes it unusable: Seal,

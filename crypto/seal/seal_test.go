@@ -2,8 +2,10 @@ package seal
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -429,4 +431,39 @@ func BenchmarkChainLink(b *testing.B) {
 	for b.Loop() {
 		dst = k.ChainLink(dst[:0], prev, 1, entry)
 	}
+}
+
+// TestReusedStates: a Chainer and a Tagger, reused for many values in a
+// row, give what the formulas give, computed here with a fresh HMAC for
+// each value; and neither can be made from a destroyed Keyring.
+func TestReusedStates(t *testing.T) {
+	k := newTestKeyring(t, 1, 1)
+	c, tg := k.Chainer(), k.Tagger()
+	prev := make([]byte, LinkSize)
+	for i := range 50 {
+		entry := bytes.Repeat([]byte{byte(i)}, i*7) // 0 to 343 bytes: one to seven SHA-256 blocks
+		m := hmac.New(sha256.New, k.chainKey[:])
+		m.Write(prev)
+		m.Write(binary.BigEndian.AppendUint64(nil, uint64(i)))
+		m.Write(entry)
+		want := m.Sum(nil)
+		got := c.Link([]byte("dst"), prev, uint64(i), entry)
+		if !bytes.Equal(got, append([]byte("dst"), want...)) {
+			t.Fatalf("link %d: %x, want dst ‖ %x", i, got, want)
+		}
+		prev = want
+
+		kind := strings.Repeat("k", i%5)
+		m = hmac.New(sha256.New, k.lookupKey[:])
+		m.Write(append([]byte{byte(len(kind))}, kind...))
+		m.Write(entry)
+		if got, want := tg.Tag(nil, kind, entry), m.Sum(nil); !bytes.Equal(got, want) {
+			t.Fatalf("tag %d: %x, want %x", i, got, want)
+		}
+	}
+	mustPanic(t, "Link with a short prev", func() { c.Link(nil, prev[:31], 0, nil) })
+	mustPanic(t, "Tag with a long kind", func() { tg.Tag(nil, strings.Repeat("k", 256), nil) })
+	k.Destroy()
+	mustPanic(t, "Chainer after Destroy", func() { k.Chainer() })
+	mustPanic(t, "Tagger after Destroy", func() { k.Tagger() })
 }
