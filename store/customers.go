@@ -144,7 +144,7 @@ func (s *Session) AddCustomers(cid CompartmentID, cs []customer.Customer) ([]cus
 // addCustomers is AddCustomers with s.mu held.
 func (s *Session) addCustomers(cid CompartmentID, cs []customer.Customer) ([]customer.Code, error) {
 	if len(cs) >= bulkGCMin {
-		defer raiseGC()()
+		defer raiseGC(batchGCPercent)()
 	}
 	if _, _, err := s.comp(cid); err != nil {
 		return nil, err

@@ -94,30 +94,38 @@ func TestDocumentUnevenChunks(t *testing.T) {
 	}
 }
 
-// TestRaiseGC: GOGC is bulkGCPercent while any committer runs and
-// what it was once the last has ended; a higher setting, or off, stays.
+// TestRaiseGC: GOGC is the highest percent of the bulk operations
+// running, and what it was once the last has ended; a higher setting, or
+// off, stays throughout.
 func TestRaiseGC(t *testing.T) {
 	gcPercent := func() int { p := debug.SetGCPercent(100); debug.SetGCPercent(p); return p }
 	orig := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(orig)
-	for _, before := range []int{100, 50, 300, -1} {
+	for _, before := range []int{100, 50, 300, 500, -1} {
 		debug.SetGCPercent(before)
-		want := max(before, bulkGCPercent)
-		if before < 0 {
-			want = before
+		want := func(p int) int {
+			if before < 0 || before > p {
+				return before
+			}
+			return p
 		}
-		r1 := raiseGC()
-		r2 := raiseGC()
-		if p := gcPercent(); p != want {
-			t.Errorf("GOGC %d, two committers: %d, want %d", before, p, want)
+		doc := raiseGC(docGCPercent)
+		if p := gcPercent(); p != want(docGCPercent) {
+			t.Errorf("GOGC %d, an addition: %d, want %d", before, p, want(docGCPercent))
 		}
-		r1()
-		if p := gcPercent(); p != want {
-			t.Errorf("GOGC %d, one committer left: %d, want %d", before, p, want)
+		batch := raiseGC(batchGCPercent)
+		doc2 := raiseGC(docGCPercent)
+		if p := gcPercent(); p != want(batchGCPercent) {
+			t.Errorf("GOGC %d, two additions and a batch: %d, want %d", before, p, want(batchGCPercent))
 		}
-		r2()
+		batch()
+		if p := gcPercent(); p != want(docGCPercent) {
+			t.Errorf("GOGC %d, the batch ended: %d, want %d", before, p, want(docGCPercent))
+		}
+		doc()
+		doc2()
 		if p := gcPercent(); p != before {
-			t.Errorf("GOGC %d, no committer: %d", before, p)
+			t.Errorf("GOGC %d, all ended: %d", before, p)
 		}
 	}
 }

@@ -74,7 +74,7 @@ func (s *Session) ImportCustomers(cid CompartmentID, rows []ImportRow) (ImportRe
 		return ImportResult{}, err
 	}
 	if len(rows) >= bulkGCMin {
-		defer raiseGC()()
+		defer raiseGC(batchGCPercent)()
 	}
 	now := s.v.now()
 	norm := make([]customer.Customer, len(rows))
