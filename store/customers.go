@@ -338,7 +338,7 @@ func (s *Session) storeCustomers(cid CompartmentID, batch []customer.Customer, n
 		if err := a.flush(); err != nil {
 			return err
 		}
-		return putSorted(tags, tagPuts)
+		return putInOrder(tags, tagPuts) // sorted above
 	})
 	if err != nil {
 		return nil, err
@@ -404,9 +404,8 @@ func sortPuts(puts []kv) {
 	slices.SortFunc(puts, func(x, y kv) int { return bytes.Compare(x.k, y.k) })
 }
 
-// putSorted puts the pairs in key order.
-func putSorted(b *bolt.Bucket, puts []kv) error {
-	sortPuts(puts)
+// putInOrder puts the pairs in the order given.
+func putInOrder(b *bolt.Bucket, puts []kv) error {
 	for _, p := range puts {
 		if err := b.Put(p.k, p.v); err != nil {
 			return err

@@ -18,6 +18,9 @@ func TestBatchMarksKeepRewritesSmall(t *testing.T) {
 		chunk = 16 << 10 // 4 pages and a header: leaves of two take 9
 		per   = 8        // chunks per batch
 	)
+	if n := docTxBytes / docChunkBytes; n%2 != 0 {
+		t.Fatalf("a batch of %d chunks: the marks need an even number (see batchMarks)", n)
+	}
 	docKnobs(t, chunk, per*chunk)
 	f := newDocFixture(t)
 	db, err := f.tv.v.compartmentDB(f.cid)

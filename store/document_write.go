@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"runtime/debug"
+	"runtime/metrics"
 	"slices"
 	"sync"
 
@@ -117,38 +118,57 @@ var bulkGC struct {
 }
 
 // raiseGC sets GOGC to percent, unless it is higher or off already,
-// until the function it returns is called (once). With several bulk
-// operations running, the highest percent holds; after the last, GOGC is
-// what it was before the first.
+// until the function it returns is called. With several bulk operations
+// running, the highest percent holds; after the last, GOGC is what it
+// was before the first. GOGC is only ever set to the value it should
+// have (setting it, even for a moment, to a lower one could start a
+// collection, and turning it off waits for one that runs).
 func raiseGC(percent int) (restore func()) {
 	bulkGC.Lock()
 	defer bulkGC.Unlock()
 	if len(bulkGC.active) == 0 {
-		bulkGC.before = debug.SetGCPercent(percent)
+		bulkGC.before = gcPercent()
 	}
 	bulkGC.active = append(bulkGC.active, percent)
 	setBulkGC()
+	var once sync.Once
 	return func() {
-		bulkGC.Lock()
-		defer bulkGC.Unlock()
-		i := slices.Index(bulkGC.active, percent)
-		bulkGC.active = slices.Delete(bulkGC.active, i, i+1)
-		if len(bulkGC.active) == 0 {
-			debug.SetGCPercent(bulkGC.before)
-		} else {
+		once.Do(func() {
+			bulkGC.Lock()
+			defer bulkGC.Unlock()
+			i := slices.Index(bulkGC.active, percent)
+			bulkGC.active = slices.Delete(bulkGC.active, i, i+1)
 			setBulkGC()
-		}
+		})
 	}
 }
 
-// setBulkGC sets GOGC to the highest percent asked for, or leaves the
-// setting from before the first bulk operation if that is higher or off.
+// setBulkGC sets GOGC to the highest percent asked for, or to the
+// setting from before the first bulk operation if that is higher or off
+// (or if none is running), unless it is that already.
 func setBulkGC() {
-	p := slices.Max(bulkGC.active)
-	if b := bulkGC.before; b < 0 || b > p {
-		p = b
+	p := bulkGC.before
+	if len(bulkGC.active) > 0 {
+		if m := slices.Max(bulkGC.active); p >= 0 && p < m {
+			p = m
+		}
 	}
-	debug.SetGCPercent(p)
+	if p != gcPercent() {
+		setGCPercent(p)
+	}
+}
+
+// setGCPercent is debug.SetGCPercent (a test records the calls).
+var setGCPercent = debug.SetGCPercent
+
+// gcPercent returns GOGC (-1 for off) without setting it.
+func gcPercent() int {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 100 // not reported: the default
+	}
+	return int(int64(s[0].Value.Uint64()))
 }
 
 func (c *chunkCommitter) failed() error {
