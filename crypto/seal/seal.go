@@ -177,9 +177,7 @@ func (k *Keyring) appendAD(b []byte, p Purpose, recordID []byte, version uint64)
 }
 
 func (k *Keyring) check(p Purpose) {
-	if k.destroyed {
-		panic("seal: Keyring used after Destroy")
-	}
+	k.live()
 	if !p.valid() {
 		panic(fmt.Sprintf("seal: invalid purpose %d", uint8(p)))
 	}
