@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"syscall"
 	"testing"
@@ -89,7 +90,9 @@ func runTimed(b *testing.B, name string, args ...string) timing {
 // sync (the goal is at least 0.9), all/cp the whole backup (also reading
 // it back from the medium) over cp + sync, write/age and all/age the same
 // over tar | age. Each copy starts with the vault files in the page cache
-// (see settle). VALV_BENCH_MIB sets another size.
+// (see settle). VALV_BENCH_MIB sets another size; VALV_BENCH_CPUPROFILE
+// and VALV_BENCH_TRACE name files for a CPU profile and an execution
+// trace of each round's write phase (".N" appended).
 func BenchmarkBackup1GiB(b *testing.B) {
 	directio.SetProcessors() // as cmd/valv does
 	mib := 1024
@@ -122,6 +125,16 @@ func BenchmarkBackup1GiB(b *testing.B) {
 			must(b, err)
 			must(b, pprof.StartCPUProfile(prof))
 		}
+		var tr *os.File
+		if path := os.Getenv("VALV_BENCH_TRACE"); path != "" {
+			// An execution trace of the write phase of each round (go
+			// tool trace): where the reader, the encryption and the
+			// direct writes waited, and for what.
+			var err error
+			tr, err = os.Create(fmt.Sprintf("%s.%d", path, n))
+			must(b, err)
+			must(b, trace.Start(tr))
+		}
 		start, startCPU := time.Now(), cpuSelf()
 		var verifyStart time.Time
 		var verifyCPU time.Duration
@@ -131,6 +144,10 @@ func BenchmarkBackup1GiB(b *testing.B) {
 				if prof != nil {
 					pprof.StopCPUProfile()
 					prof.Close()
+				}
+				if tr != nil {
+					trace.Stop()
+					tr.Close()
 				}
 			}
 		}})
