@@ -79,6 +79,41 @@ func runTimed(b *testing.B, name string, args ...string) timing {
 	return timing{time.Since(t0), cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
 }
 
+// profiles are a CPU profile and an execution trace (go tool pprof, go
+// tool trace) of one phase of a round, written where VALV_BENCH_CPUPROFILE
+// and VALV_BENCH_TRACE say, with "."+suffix appended: where the reader,
+// the encryption and the direct writes spent their time, and waited.
+type profiles struct{ prof, tr *os.File }
+
+func startProfiles(b *testing.B, suffix string) profiles {
+	var p profiles
+	var err error
+	if path := os.Getenv("VALV_BENCH_CPUPROFILE"); path != "" {
+		p.prof, err = os.Create(path + "." + suffix)
+		must(b, err)
+		must(b, pprof.StartCPUProfile(p.prof))
+	}
+	if path := os.Getenv("VALV_BENCH_TRACE"); path != "" {
+		p.tr, err = os.Create(path + "." + suffix)
+		must(b, err)
+		must(b, trace.Start(p.tr))
+	}
+	return p
+}
+
+// stop ends the profiles (once).
+func (p *profiles) stop() {
+	if p.prof != nil {
+		pprof.StopCPUProfile()
+		p.prof.Close()
+	}
+	if p.tr != nil {
+		trace.Stop()
+		p.tr.Close()
+	}
+	*p = profiles{}
+}
+
 // BenchmarkBackup1GiB writes a backup of a 1 GiB vault to another folder,
 // with the read-back verification, and in the same round copies the same
 // files with cp + sync, and encrypts them with the stock age CLI (tar |
@@ -91,8 +126,8 @@ func runTimed(b *testing.B, name string, args ...string) timing {
 // it back from the medium) over cp + sync, write/age and all/age the same
 // over tar | age. Each copy starts with the vault files in the page cache
 // (see settle). VALV_BENCH_MIB sets another size; VALV_BENCH_CPUPROFILE
-// and VALV_BENCH_TRACE name files for a CPU profile and an execution
-// trace of each round's write phase (".N" appended).
+// and VALV_BENCH_TRACE ask for profiles of each round's write phase
+// (".N" appended) and read-back verify (".N.verify").
 func BenchmarkBackup1GiB(b *testing.B) {
 	directio.SetProcessors() // as cmd/valv does
 	mib := 1024
@@ -117,40 +152,18 @@ func BenchmarkBackup1GiB(b *testing.B) {
 		out := b.TempDir()
 		s := f.unlock(b)
 		settle(b, files)
-		var prof *os.File
-		if path := os.Getenv("VALV_BENCH_CPUPROFILE"); path != "" {
-			// A CPU profile of the write phase of each round.
-			var err error
-			prof, err = os.Create(fmt.Sprintf("%s.%d", path, n))
-			must(b, err)
-			must(b, pprof.StartCPUProfile(prof))
-		}
-		var tr *os.File
-		if path := os.Getenv("VALV_BENCH_TRACE"); path != "" {
-			// An execution trace of the write phase of each round (go
-			// tool trace): where the reader, the encryption and the
-			// direct writes waited, and for what.
-			var err error
-			tr, err = os.Create(fmt.Sprintf("%s.%d", path, n))
-			must(b, err)
-			must(b, trace.Start(tr))
-		}
+		phase := startProfiles(b, strconv.Itoa(n))
 		start, startCPU := time.Now(), cpuSelf()
 		var verifyStart time.Time
 		var verifyCPU time.Duration
 		res, err := Write(s, out, Options{App: "bench", Progress: func(p Progress) {
 			if p.Phase == "verify" && verifyStart.IsZero() {
 				verifyStart, verifyCPU = time.Now(), cpuSelf()
-				if prof != nil {
-					pprof.StopCPUProfile()
-					prof.Close()
-				}
-				if tr != nil {
-					trace.Stop()
-					tr.Close()
-				}
+				phase.stop()
+				phase = startProfiles(b, fmt.Sprintf("%d.verify", n))
 			}
 		}})
+		phase.stop()
 		must(b, err)
 		end, endCPU := time.Now(), cpuSelf()
 		w := timing{verifyStart.Sub(start), verifyCPU - startCPU}
