@@ -26,17 +26,18 @@ import (
 // them.
 const readWindow = 8 << 20
 
-// A dropBehindReader reads a file from its start and drops what it has
-// read from the page cache, a window at a time.
+// A dropBehindReader reads a file from its offset on and drops what it
+// has read from the page cache, a window at a time.
 type dropBehindReader struct {
 	f       *os.File
-	off     int64
-	dropped int64
+	off     int64 // the file's offset
+	dropped int64 // dropped from the cache from where it began up to here
 }
 
-func newDropBehindReader(f *os.File) *dropBehindReader {
+// newDropBehindReader reads f from off, where f's offset must be.
+func newDropBehindReader(f *os.File, off int64) *dropBehindReader {
 	unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_SEQUENTIAL) // a larger readahead
-	return &dropBehindReader{f: f}
+	return &dropBehindReader{f: f, off: off, dropped: off}
 }
 
 func (r *dropBehindReader) Read(p []byte) (int, error) {
@@ -70,13 +71,13 @@ func openBackup(path string) (*os.File, io.Reader, error) {
 	}
 	d, err := os.OpenFile(path, os.O_RDONLY|unix.O_DIRECT, 0)
 	if err != nil {
-		return f, newDropBehindReader(f), nil
+		return f, newDropBehindReader(f, 0), nil
 	}
 	bufs := make([][]byte, directBlocks)
 	for i := range bufs {
 		bufs[i] = directio.AlignedBuffer(directBlock)
 	}
-	return f, newDirectReader(d, f, bufs), nil
+	return f, newDirectReader(d, f, bufs, unix.Pread), nil
 }
 
 // A directReader reads a file with O_DIRECT, ahead of its caller, into
@@ -90,6 +91,8 @@ type directReader struct {
 	free chan []byte     // buffers to read into
 	stop chan struct{}   // closed by Close
 	done chan struct{}   // closed when the goroutine has ended
+
+	pread func(fd int, p []byte, off int64) (int, error) // unix.Pread
 
 	cur      directRead // the block being read from: cur.buf[r:]
 	r        int
@@ -108,10 +111,11 @@ type directRead struct {
 }
 
 // newDirectReader reads d (f opened with O_DIRECT) from its start into
-// bufs, in turn; each must be aligned and as long as the others.
-func newDirectReader(d, f *os.File, bufs [][]byte) *directReader {
+// bufs, in turn, with pread (unix.Pread; tests fail it); each buffer must
+// be aligned and as long as the others.
+func newDirectReader(d, f *os.File, bufs [][]byte, pread func(fd int, p []byte, off int64) (int, error)) *directReader {
 	r := &directReader{d: d, f: f, full: make(chan directRead, len(bufs)+1), free: make(chan []byte, len(bufs)),
-		stop: make(chan struct{}), done: make(chan struct{})}
+		stop: make(chan struct{}), done: make(chan struct{}), pread: pread}
 	for _, b := range bufs {
 		r.free <- b
 	}
@@ -132,10 +136,15 @@ func (r *directReader) run() {
 		case <-r.stop:
 			return
 		}
+		select {
+		case <-r.stop: // both were ready: Close wins
+			return
+		default:
+		}
 		buf = buf[:cap(buf)]
-		n, err := unix.Pread(int(r.d.Fd()), buf, off)
+		n, err := r.pread(int(r.d.Fd()), buf, off)
 		for errors.Is(err, unix.EINTR) {
-			n, err = unix.Pread(int(r.d.Fd()), buf, off)
+			n, err = r.pread(int(r.d.Fd()), buf, off)
 		}
 		switch {
 		case err != nil:
@@ -154,6 +163,9 @@ func (r *directReader) Read(p []byte) (int, error) {
 	if r.fallback != nil {
 		return r.fallback.Read(p)
 	}
+	if r.closed {
+		return 0, os.ErrClosed
+	}
 	for r.r == len(r.cur.buf) {
 		if r.err != nil {
 			return 0, r.err
@@ -170,7 +182,7 @@ func (r *directReader) Read(p []byte) (int, error) {
 				r.err = err
 				return 0, err
 			}
-			r.fallback = newDropBehindReader(r.f)
+			r.fallback = newDropBehindReader(r.f, r.cur.off)
 			return r.fallback.Read(p)
 		case err != nil:
 			r.err = err

@@ -2,6 +2,7 @@ package backup
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -27,12 +28,9 @@ func TestReadBackupFile(t *testing.T) {
 		must(t, os.WriteFile(p, data, 0o600))
 		f, r, err := openBackup(p)
 		must(t, err)
+		closeReader(t, f, r)
 		got, err := io.ReadAll(r)
 		must(t, err)
-		if c, ok := r.(io.Closer); ok {
-			c.Close()
-		}
-		f.Close()
 		if !bytes.Equal(got, data) {
 			t.Fatalf("%d bytes: read %d, not the same", n, len(got))
 		}
@@ -53,7 +51,8 @@ func TestReadBackupFile(t *testing.T) {
 	defer f.Close()
 	// Aligned for the first block, then a misaligned buffer: the second
 	// direct read fails.
-	r := newDirectReader(d, f, [][]byte{directio.AlignedBuffer(directBlock), directio.AlignedBuffer(directBlock + 1)[1:]})
+	r := newDirectReader(d, f, [][]byte{directio.AlignedBuffer(directBlock), directio.AlignedBuffer(directBlock + 1)[1:]}, unix.Pread)
+	t.Cleanup(func() { r.Close() })
 	got, err := io.ReadAll(r)
 	must(t, err)
 	if r.fallback == nil {
@@ -62,7 +61,67 @@ func TestReadBackupFile(t *testing.T) {
 	if !bytes.Equal(got, data) {
 		t.Fatal("the fallback lost or changed bytes")
 	}
+	if r.fallback.(*dropBehindReader).dropped != int64(len(data)) {
+		t.Fatalf("the fallback dropped the page cache up to %d, not to the end (%d)", r.fallback.(*dropBehindReader).dropped, len(data))
+	}
 	must(t, r.Close())
+}
+
+// closeReader closes what openBackup returned when the test ends.
+func closeReader(t *testing.T, f *os.File, r io.Reader) {
+	t.Cleanup(func() {
+		if c, ok := r.(io.Closer); ok {
+			c.Close()
+		}
+		f.Close()
+	})
+}
+
+// TestDirectReaderError: a direct read that fails part-way (here EIO, a
+// medium pulled out) is returned after every byte read before it, and
+// again on every later Read; Close still ends the reading ahead.
+func TestDirectReaderError(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	data := make([]byte, 6*directBlock)
+	for i := range data {
+		data[i] = byte(i * 5)
+	}
+	must(t, os.WriteFile(p, data, 0o600))
+	d, err := os.OpenFile(p, os.O_RDONLY|unix.O_DIRECT, 0)
+	if err != nil {
+		t.Skipf("no O_DIRECT here: %v", err)
+	}
+	f, err := os.Open(p)
+	must(t, err)
+	defer f.Close()
+	bufs := make([][]byte, directBlocks)
+	for i := range bufs {
+		bufs[i] = directio.AlignedBuffer(directBlock)
+	}
+	failAt := int64(2 * directBlock)
+	r := newDirectReader(d, f, bufs, func(fd int, b []byte, off int64) (int, error) {
+		if off >= failAt {
+			return 0, unix.EIO
+		}
+		return unix.Pread(fd, b, off)
+	})
+	got, err := io.ReadAll(r)
+	if !errors.Is(err, unix.EIO) {
+		t.Fatalf("read to the end: %v; want EIO", err)
+	}
+	if !bytes.Equal(got, data[:failAt]) {
+		t.Fatalf("got %d bytes before the error, want the file's first %d", len(got), failAt)
+	}
+	for range 2 {
+		if n, err := r.Read(make([]byte, 10)); n != 0 || !errors.Is(err, unix.EIO) {
+			t.Fatalf("after the error: %d, %v; want 0, EIO", n, err)
+		}
+	}
+	must(t, r.Close())
+	<-r.done
+	if r.fallback != nil {
+		t.Fatal("an I/O error fell back to the page cache")
+	}
 }
 
 // TestDirectReaderClose: closing a directReader part-way stops its
@@ -77,7 +136,7 @@ func TestDirectReaderClose(t *testing.T) {
 	must(t, os.WriteFile(p, data, 0o600))
 	f, r, err := openBackup(p)
 	must(t, err)
-	defer f.Close()
+	closeReader(t, f, r)
 	dr, ok := r.(*directReader)
 	if !ok {
 		t.Skip("no O_DIRECT here")
@@ -98,10 +157,13 @@ func TestDirectReaderClose(t *testing.T) {
 		t.Fatal("the direct file is still open after Close")
 	}
 	must(t, dr.Close()) // a second Close does nothing
+	if _, err := dr.Read(part); !errors.Is(err, os.ErrClosed) {
+		t.Fatalf("Read after Close: %v; want os.ErrClosed", err)
+	}
 
 	f2, r2, err := openBackup(p)
 	must(t, err)
-	defer f2.Close()
+	closeReader(t, f2, r2)
 	got, err := io.ReadAll(r2)
 	must(t, err)
 	if !bytes.Equal(got, data) {
