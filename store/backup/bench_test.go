@@ -163,9 +163,9 @@ func BenchmarkBackup1GiB(b *testing.B) {
 				phase = startProfiles(b, fmt.Sprintf("%d.verify", n))
 			}
 		}})
+		end, endCPU := time.Now(), cpuSelf()
 		phase.stop()
 		must(b, err)
-		end, endCPU := time.Now(), cpuSelf()
 		w := timing{verifyStart.Sub(start), verifyCPU - startCPU}
 		v := timing{end.Sub(verifyStart), endCPU - verifyCPU}
 		writeT.add(w)

@@ -73,11 +73,16 @@ func openBackup(path string) (*os.File, io.Reader, error) {
 	if err != nil {
 		return f, newDropBehindReader(f, 0), nil
 	}
+	return f, newDirectReader(d, f, directBuffers(), unix.Pread), nil
+}
+
+// directBuffers are a directReader's aligned buffers.
+func directBuffers() [][]byte {
 	bufs := make([][]byte, directBlocks)
 	for i := range bufs {
 		bufs[i] = directio.AlignedBuffer(directBlock)
 	}
-	return f, newDirectReader(d, f, bufs, unix.Pread), nil
+	return bufs
 }
 
 // A directReader reads a file with O_DIRECT, ahead of its caller, into

@@ -20,12 +20,7 @@ import (
 func TestReadBackupFile(t *testing.T) {
 	dir := t.TempDir()
 	for _, n := range []int{0, 1, directio.Align, directBlock - 1, directBlock, directBlock + 1, 3*directBlock + 4097, (2*directBlocks+1)*directBlock + 1} {
-		data := make([]byte, n)
-		for i := range data {
-			data[i] = byte(i*31 + i>>12)
-		}
-		p := filepath.Join(dir, "f")
-		must(t, os.WriteFile(p, data, 0o600))
+		p, data := patternFile(t, dir, "f", n)
 		f, r, err := openBackup(p)
 		must(t, err)
 		closeReader(t, f, r)
@@ -36,19 +31,7 @@ func TestReadBackupFile(t *testing.T) {
 		}
 	}
 
-	data := make([]byte, 2*directBlock+100)
-	for i := range data {
-		data[i] = byte(i * 7)
-	}
-	p := filepath.Join(dir, "g")
-	must(t, os.WriteFile(p, data, 0o600))
-	d, err := os.OpenFile(p, os.O_RDONLY|unix.O_DIRECT, 0)
-	if err != nil {
-		t.Skipf("no O_DIRECT here: %v", err)
-	}
-	f, err := os.Open(p)
-	must(t, err)
-	defer f.Close()
+	data, d, f := openDirect(t, 2*directBlock+100)
 	// Aligned for the first block, then a misaligned buffer: the second
 	// direct read fails.
 	r := newDirectReader(d, f, [][]byte{directio.AlignedBuffer(directBlock), directio.AlignedBuffer(directBlock + 1)[1:]}, unix.Pread)
@@ -67,6 +50,33 @@ func TestReadBackupFile(t *testing.T) {
 	must(t, r.Close())
 }
 
+// patternFile writes n bytes that differ from block to block to a new
+// file name in dir.
+func patternFile(t *testing.T, dir, name string, n int) (string, []byte) {
+	data := make([]byte, n)
+	for i := range data {
+		data[i] = byte(i*31 + i>>12)
+	}
+	p := filepath.Join(dir, name)
+	must(t, os.WriteFile(p, data, 0o600))
+	return p, data
+}
+
+// openDirect writes a file of n bytes and opens it twice, with O_DIRECT
+// (the test is skipped where the file system refuses it) and plainly;
+// both are closed when the test ends, the direct one by the reader.
+func openDirect(t *testing.T, n int) (data []byte, d, f *os.File) {
+	p, data := patternFile(t, t.TempDir(), "f", n)
+	d, err := os.OpenFile(p, os.O_RDONLY|unix.O_DIRECT, 0)
+	if err != nil {
+		t.Skipf("no O_DIRECT here: %v", err)
+	}
+	f, err = os.Open(p)
+	must(t, err)
+	t.Cleanup(func() { f.Close() })
+	return data, d, f
+}
+
 // closeReader closes what openBackup returned when the test ends.
 func closeReader(t *testing.T, f *os.File, r io.Reader) {
 	t.Cleanup(func() {
@@ -81,25 +91,9 @@ func closeReader(t *testing.T, f *os.File, r io.Reader) {
 // medium pulled out) is returned after every byte read before it, and
 // again on every later Read; Close still ends the reading ahead.
 func TestDirectReaderError(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "f")
-	data := make([]byte, 6*directBlock)
-	for i := range data {
-		data[i] = byte(i * 5)
-	}
-	must(t, os.WriteFile(p, data, 0o600))
-	d, err := os.OpenFile(p, os.O_RDONLY|unix.O_DIRECT, 0)
-	if err != nil {
-		t.Skipf("no O_DIRECT here: %v", err)
-	}
-	f, err := os.Open(p)
-	must(t, err)
-	defer f.Close()
-	bufs := make([][]byte, directBlocks)
-	for i := range bufs {
-		bufs[i] = directio.AlignedBuffer(directBlock)
-	}
+	data, d, f := openDirect(t, 6*directBlock)
 	failAt := int64(2 * directBlock)
-	r := newDirectReader(d, f, bufs, func(fd int, b []byte, off int64) (int, error) {
+	r := newDirectReader(d, f, directBuffers(), func(fd int, b []byte, off int64) (int, error) {
 		if off >= failAt {
 			return 0, unix.EIO
 		}
@@ -128,12 +122,7 @@ func TestDirectReaderError(t *testing.T) {
 // reading ahead and closes the direct file; reading after the end keeps
 // returning io.EOF.
 func TestDirectReaderClose(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "f")
-	data := make([]byte, (3*directBlocks)*directBlock)
-	for i := range data {
-		data[i] = byte(i * 13)
-	}
-	must(t, os.WriteFile(p, data, 0o600))
+	p, data := patternFile(t, t.TempDir(), "f", 3*directBlocks*directBlock)
 	f, r, err := openBackup(p)
 	must(t, err)
 	closeReader(t, f, r)
