@@ -415,7 +415,23 @@ func freePortPair() (int, error) {
 
 // ownsPorts reports whether pcscd listens on both vpcd ports, and
 // errPortTaken if another process does.
+//
+// It reads the listening sockets before pcscd's descriptors: a socket that
+// pcscd opens in between is then in the second list, not only in the
+// first. (In the other order, vpcd binding between the two reads looked
+// like another process's socket, in a third of the starts.)
 func (d *daemon) ownsPorts() (bool, error) {
+	var listeners [2]map[string]bool
+	for i, port := range []int{d.port, d.port + 1} {
+		l, err := tcpInodes(port, true)
+		if err != nil {
+			return false, err
+		}
+		if len(l) == 0 {
+			return false, nil // not yet
+		}
+		listeners[i] = l
+	}
 	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", d.cmd.Process.Pid))
 	if err != nil {
 		return false, nil // not started yet, or gone: the caller sees it exit
@@ -427,17 +443,10 @@ func (d *daemon) ownsPorts() (bool, error) {
 			mine[strings.TrimSuffix(inode, "]")] = true
 		}
 	}
-	for _, port := range []int{d.port, d.port + 1} {
-		listeners, err := tcpInodes(port, true)
-		if err != nil {
-			return false, err
-		}
-		if len(listeners) == 0 {
-			return false, nil // not yet
-		}
-		for inode := range listeners {
+	for i, l := range listeners {
+		for inode := range l {
 			if !mine[inode] {
-				return false, fmt.Errorf("pcsctest: port %d: %w", port, errPortTaken)
+				return false, fmt.Errorf("pcsctest: port %d: %w", d.port+i, errPortTaken)
 			}
 		}
 	}
