@@ -1,8 +1,10 @@
 package card
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"sync"
 
 	"github.com/valv-vault/valv/crypto/yubisim"
 	"github.com/valv-vault/valv/crypto/yubisim/inproc"
@@ -25,11 +27,28 @@ type Simulator struct {
 	dir    string
 }
 
+// ErrSimulatorStarted is StartSimulator's error after it has served a card
+// once in the process, even if that simulator is closed.
+var ErrSimulatorStarted = errors.New("the simulated card was already started in this process, and the PC/SC library keeps the socket it first used: start the program again")
+
+// simulatorStarted is set once StartSimulator has pointed the PC/SC
+// library at its socket.
+var simulatorStarted struct {
+	sync.Mutex
+	done bool
+}
+
 // StartSimulator serves one simulated card from a socket in a new temporary
 // folder inside dir ("" for the system's temporary folder) and points this
 // process's PC/SC library at it. It must run before anything else in the
-// process uses PC/SC, and only once: the library remembers its socket.
+// process uses PC/SC, and only once: the library remembers its socket, so
+// a second call returns ErrSimulatorStarted.
 func StartSimulator(dir string) (*Simulator, error) {
+	simulatorStarted.Lock()
+	defer simulatorStarted.Unlock()
+	if simulatorStarted.done {
+		return nil, ErrSimulatorStarted
+	}
 	tmp, err := os.MkdirTemp(dir, "valv-card-")
 	if err != nil {
 		return nil, fmt.Errorf("making a folder for the simulated card: %w", err)
@@ -49,6 +68,7 @@ func StartSimulator(dir string) (*Simulator, error) {
 		os.RemoveAll(tmp)
 		return nil, err
 	}
+	simulatorStarted.done = true
 	r := srv.AddReader("Valv simulated reader")
 	r.Insert(card)
 	return &Simulator{Card: card, Reader: r, server: srv, dir: tmp}, nil

@@ -45,6 +45,23 @@ func TestListFindsSimulatedCard(t *testing.T) {
 	}
 }
 
+// TestStartSimulatorTwice: a second simulator in the process would serve
+// a socket that the PC/SC library never reads; StartSimulator says so
+// instead of letting every card call fail later with "pcscd is not
+// running".
+func TestStartSimulatorTwice(t *testing.T) {
+	s, err := card.StartSimulator(t.TempDir())
+	if err == nil {
+		s.Close()
+	}
+	if !errors.Is(err, card.ErrSimulatorStarted) {
+		t.Fatalf("second StartSimulator: %v, want ErrSimulatorStarted", err)
+	}
+	if cards, err := card.List(); err != nil || len(cards) != 1 {
+		t.Errorf("after the refused second start, List = %v, %v; want the first simulator's card", cards, err)
+	}
+}
+
 func TestListWithCardRemoved(t *testing.T) {
 	sim.Reader.Remove()
 	defer sim.Reader.Insert(sim.Card)
