@@ -237,21 +237,9 @@ func (e *Env) removeAll(ctx context.Context) error {
 // startDaemon runs pcscd, socket-activated, with a private vpcd reader on
 // a free port pair.
 func startDaemon(ctx context.Context) (*daemon, error) {
-	activate, err := exec.LookPath("systemd-socket-activate")
+	activate, pcscd, err := findDaemon()
 	if err != nil {
-		return nil, fmt.Errorf("pcsctest: %w (Debian package systemd)", err)
-	}
-	pcscd, err := exec.LookPath("pcscd")
-	if err != nil {
-		if pcscd, err = exec.LookPath("/usr/sbin/pcscd"); err != nil {
-			return nil, fmt.Errorf("pcsctest: %w (Debian package pcscd)", err)
-		}
-	}
-	if _, err := os.Stat(vpcdDriver); err != nil {
-		return nil, fmt.Errorf("pcsctest: vpcd driver: %w (Debian package vsmartcard-vpcd)", err)
-	}
-	if err := os.MkdirAll("/run/pcscd", 0o755); err != nil {
-		return nil, fmt.Errorf("pcsctest: pcscd needs /run/pcscd for its pid file: %w", err)
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
@@ -261,12 +249,7 @@ func startDaemon(ctx context.Context) (*daemon, error) {
 		if err != nil {
 			return nil, err
 		}
-		d := &daemon{
-			dir:     dir,
-			socket:  filepath.Join(dir, "pcscd.comm"),
-			logPath: filepath.Join(dir, "pcscd.log"),
-			exited:  make(chan struct{}),
-		}
+		d := newDaemon(dir)
 		err = d.run(ctx, activate, pcscd)
 		if err == nil {
 			return d, nil
@@ -275,6 +258,40 @@ func startDaemon(ctx context.Context) (*daemon, error) {
 		if !errors.Is(err, errPortTaken) || attempt == 2 {
 			return nil, err
 		}
+	}
+}
+
+// findDaemon returns the paths of systemd-socket-activate and pcscd, once
+// it has checked that the vpcd driver is installed and that /run/pcscd
+// exists.
+func findDaemon() (activate, pcscd string, err error) {
+	activate, err = exec.LookPath("systemd-socket-activate")
+	if err != nil {
+		return "", "", fmt.Errorf("pcsctest: %w (Debian package systemd)", err)
+	}
+	pcscd, err = exec.LookPath("pcscd")
+	if err != nil {
+		if pcscd, err = exec.LookPath("/usr/sbin/pcscd"); err != nil {
+			return "", "", fmt.Errorf("pcsctest: %w (Debian package pcscd)", err)
+		}
+	}
+	if _, err := os.Stat(vpcdDriver); err != nil {
+		return "", "", fmt.Errorf("pcsctest: vpcd driver: %w (Debian package vsmartcard-vpcd)", err)
+	}
+	if err := os.MkdirAll("/run/pcscd", 0o755); err != nil {
+		return "", "", fmt.Errorf("pcsctest: pcscd needs /run/pcscd for its pid file: %w", err)
+	}
+	return activate, pcscd, nil
+}
+
+// newDaemon returns a daemon, not yet run, that keeps its socket, log and
+// configuration in dir.
+func newDaemon(dir string) *daemon {
+	return &daemon{
+		dir:     dir,
+		socket:  filepath.Join(dir, "pcscd.comm"),
+		logPath: filepath.Join(dir, "pcscd.log"),
+		exited:  make(chan struct{}),
 	}
 }
 
@@ -432,6 +449,9 @@ func (d *daemon) ownsPorts() (bool, error) {
 		}
 		listeners[i] = l
 	}
+	if betweenReads != nil {
+		betweenReads()
+	}
 	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", d.cmd.Process.Pid))
 	if err != nil {
 		return false, nil // not started yet, or gone: the caller sees it exit
@@ -452,6 +472,10 @@ func (d *daemon) ownsPorts() (bool, error) {
 	}
 	return true, nil
 }
+
+// betweenReads, if set, runs between ownsPorts' two reads: a test widens
+// the window there.
+var betweenReads func()
 
 // tcpInodes returns the socket inodes of the TCP sockets on local port
 // port: listening ones only, or in any state.
